@@ -1,0 +1,50 @@
+# Las dos órdenes del curso: `make run` (ejecuta los cuadernos) y `make test` (los tests).
+# Cada una crea el entorno virtual .venv si no existe.
+
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+PERFIL ?= rapido
+READY  := $(VENV)/.instalado
+
+.PHONY: run test test-fast lab summary benchmark lint format clean
+
+$(READY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	touch $@
+
+## Ejecuta el curso (PERFIL=rapido por defecto; PERFIL=completo regenera los cuadernos).
+run: $(READY)
+	$(PY) -m cifar_lib ejecutar --perfil $(PERFIL) $(PASOS)
+
+## Todos los tests con TensorFlow y, después, los rápidos con JAX.
+test: $(READY)
+	$(PY) -m pytest
+	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow and not real_data" -q
+
+## Solo los tests rápidos (sin ejecutar cuadernos).
+test-fast: $(READY)
+	$(PY) -m pytest -m "not slow and not real_data"
+
+## Abre JupyterLab en la carpeta de cuadernos.
+lab: $(READY)
+	$(VENV)/bin/jupyter lab notebooks/
+
+summary: $(READY)
+	$(PY) -m cifar_lib resumen
+
+benchmark: $(READY)
+	$(PY) benchmarks/benchmark.py
+
+lint: $(READY)
+	$(VENV)/bin/ruff check cifar_lib tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check cifar_lib tests benchmarks
+
+format: $(READY)
+	$(VENV)/bin/ruff format cifar_lib tests benchmarks
+	$(VENV)/bin/ruff check --fix cifar_lib tests benchmarks
+
+clean:
+	rm -rf salidas checkpoints .pytest_cache

@@ -1,0 +1,170 @@
+"""El aumento de datos del informe, rápido y para cualquier backend de Keras.
+
+El informe usaba ``ImageDataGenerator`` con estos ajustes::
+
+    rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
+    zoom_range=0.2, horizontal_flip=True, fill_mode="nearest"
+
+``ImageDataGenerator`` transforma las imágenes de una en una con SciPy, en un
+solo núcleo de la CPU. :class:`SeedAugmentation` hace la misma transformación
+aleatoria, pero compone rotación, desplazamiento, zoom y volteo en **una sola
+matriz afín por imagen** y transforma el lote entero en una llamada a
+``keras.ops.image.affine_transform``. Es una capa de Keras: va dentro del
+modelo, se compila con el paso de entrenamiento (XLA o JAX) y no hace nada al
+evaluar o predecir.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+#: Los ajustes del informe, con los nombres de ``ImageDataGenerator``.
+SEED_SETTINGS = {
+    "rotation_range": 20,
+    "width_shift_range": 0.2,
+    "height_shift_range": 0.2,
+    "zoom_range": 0.2,
+    "horizontal_flip": True,
+    "fill_mode": "nearest",
+}
+
+
+@keras.saving.register_keras_serializable(package="cifar_lib")
+class SeedAugmentation(keras.layers.Layer):
+    """Rotación, desplazamiento, zoom y volteo aleatorios en una sola transformación afín.
+
+    Parameters
+    ----------
+    rotation : float
+        Ángulo máximo de giro en grados (se elige uniforme en ±``rotation``).
+    width_shift, height_shift : float
+        Desplazamiento máximo como fracción del ancho y del alto.
+    zoom : float
+        Cada eje se escala por un factor uniforme en [1 − zoom, 1 + zoom],
+        independiente en x y en y, como en ``ImageDataGenerator``.
+    horizontal_flip : bool
+        Voltear en horizontal la mitad de las imágenes.
+    fill_mode : str
+        Cómo rellenar lo que queda fuera de la imagen (``"nearest"``: repetir el borde).
+    seed : int, optional
+        Semilla del generador aleatorio de la capa.
+    """
+
+    def __init__(
+        self,
+        rotation: float = 20,
+        width_shift: float = 0.2,
+        height_shift: float = 0.2,
+        zoom: float = 0.2,
+        horizontal_flip: bool = True,
+        fill_mode: str = "nearest",
+        seed: int | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("name", "aumento_de_datos")
+        super().__init__(**kwargs)
+        self.rotation = rotation
+        self.width_shift = width_shift
+        self.height_shift = height_shift
+        self.zoom = zoom
+        self.horizontal_flip = horizontal_flip
+        self.fill_mode = fill_mode
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def sample_parameters(self, batch_size) -> dict:
+        """Elige al azar la transformación de cada imagen del lote.
+
+        Devuelve un diccionario de tensores de forma ``(batch_size,)``: ángulo en
+        grados (``rotation``), desplazamientos como fracción (``shift_x``,
+        ``shift_y``), factores de zoom (``zoom_x``, ``zoom_y``) y ``flip`` (1 o 0).
+        """
+
+        def uniform(limit, center=0.0):
+            return keras.random.uniform(
+                (batch_size,), center - limit, center + limit, seed=self.seed_generator
+            )
+
+        flip = keras.random.uniform((batch_size,), seed=self.seed_generator) < 0.5
+        return {
+            "rotation": uniform(self.rotation),
+            "shift_x": uniform(self.width_shift),
+            "shift_y": uniform(self.height_shift),
+            "zoom_x": uniform(self.zoom, 1.0),
+            "zoom_y": uniform(self.zoom, 1.0),
+            "flip": ops.cast(flip, "float32") if self.horizontal_flip else ops.zeros((batch_size,)),
+        }
+
+    @staticmethod
+    def affine_matrices(parameters: dict, height: int, width: int):
+        """Compone giro, zoom, volteo y desplazamiento en la matriz de cada imagen.
+
+        El resultado tiene forma ``(batch, 8)`` con el formato de
+        ``keras.ops.image.affine_transform``: para cada píxel de salida
+        ``(x, y)`` da el punto de entrada ``(a0·x + a1·y + a2, b0·x + b1·y + b2)``.
+        La transformación se aplica alrededor del centro de la imagen.
+        """
+        angle = parameters["rotation"] * (math.pi / 180)
+        cos, sin = ops.cos(angle), ops.sin(angle)
+        mirror = 1 - 2 * parameters["flip"]
+        zx, zy = parameters["zoom_x"] * mirror, parameters["zoom_y"]
+        a0, a1 = cos * zx, -sin * zy
+        b0, b1 = sin * zx, cos * zy
+        cx, cy = (width - 1) / 2, (height - 1) / 2
+        a2 = cx + parameters["shift_x"] * width - (a0 * cx + a1 * cy)
+        b2 = cy + parameters["shift_y"] * height - (b0 * cx + b1 * cy)
+        zeros = ops.zeros_like(a0)
+        return ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        shape = ops.shape(images)
+        parameters = self.sample_parameters(shape[0])
+        matrices = self.affine_matrices(parameters, images.shape[1], images.shape[2])
+        return ops.image.affine_transform(
+            images, ops.cast(matrices, images.dtype), interpolation="bilinear", fill_mode=self.fill_mode
+        )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "rotation": self.rotation,
+            "width_shift": self.width_shift,
+            "height_shift": self.height_shift,
+            "zoom": self.zoom,
+            "horizontal_flip": self.horizontal_flip,
+            "fill_mode": self.fill_mode,
+            "seed": self.seed,
+        }
+
+
+def build_augmentation(seed: int | None = None) -> SeedAugmentation:
+    """La capa de aumento con los ajustes del informe (ver :data:`SEED_SETTINGS`)."""
+    return SeedAugmentation(
+        rotation=SEED_SETTINGS["rotation_range"],
+        width_shift=SEED_SETTINGS["width_shift_range"],
+        height_shift=SEED_SETTINGS["height_shift_range"],
+        zoom=SEED_SETTINGS["zoom_range"],
+        horizontal_flip=SEED_SETTINGS["horizontal_flip"],
+        fill_mode=SEED_SETTINGS["fill_mode"],
+        seed=seed,
+    )
+
+
+def legacy_image_data_generator():
+    """El ``ImageDataGenerator`` del informe, solo para comparar.
+
+    Keras 3 ya no lo ofrece en su API pública; sobrevive en
+    ``keras.src.legacy``. Transforma imagen a imagen con SciPy en la CPU, por
+    eso el curso recomienda :func:`build_augmentation`.
+    """
+    from keras.src.legacy.preprocessing.image import ImageDataGenerator
+
+    return ImageDataGenerator(**SEED_SETTINGS)

@@ -1,0 +1,104 @@
+"""Línea de órdenes del curso: ``python -m cifar_lib …``.
+
+Órdenes:
+
+``ejecutar [--perfil P] [PASOS...]``
+    Ejecuta los cuadernos (todos o los pasos dados) y muestra la tabla resumen.
+``resumen [--resultados CARPETA]``
+    Imprime la tabla resumen de los resultados guardados.
+``predecir IMAGEN [IMAGEN...]``
+    Clasifica imágenes con el modelo final guardado.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cifar_lib.config import PROFILES, ConfigError, project_root
+
+DEFAULT_MODEL = Path("models") / "final.keras"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cifar_lib",
+        description="CIFAR-10 con redes neuronales: ejecutar el curso, ver resultados y predecir.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="ORDEN", title="órdenes")
+
+    run = commands.add_parser(
+        "ejecutar",
+        help="ejecuta los cuadernos con papermill y muestra la tabla resumen",
+        description=(
+            "Ejecuta los cuadernos del curso en orden. Con el perfil «completo» "
+            "reescribe notebooks/, results/ y figures/; con otro perfil escribe en "
+            "salidas/<perfil>/ y deja intactas las salidas guardadas."
+        ),
+    )
+    run.add_argument("pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–6); todos si no se indica")
+    run.add_argument(
+        "--perfil",
+        choices=list(PROFILES),
+        default=None,
+        help="tamaño de la ejecución: "
+        + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
+        + " (por defecto, la variable CIFAR_PERFIL o «completo»)",
+    )
+    run.add_argument(
+        "--destino", type=Path, default=None, help="carpeta para cuadernos, resultados y figuras"
+    )
+    run.add_argument(
+        "-p",
+        "--parametro",
+        nargs=2,
+        action="append",
+        metavar=("NOMBRE", "VALOR"),
+        help="valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)",
+    )
+
+    summary = commands.add_parser("resumen", help="imprime la tabla de resultados frente al informe")
+    summary.add_argument(
+        "--resultados", type=Path, default=None, help="carpeta de resultados (por defecto results/)"
+    )
+
+    predict = commands.add_parser("predecir", help="clasifica imágenes con el modelo final")
+    predict.add_argument("imagenes", nargs="+", type=Path, metavar="IMAGEN", help="archivos PNG o JPEG")
+    predict.add_argument(
+        "--modelo", type=Path, default=None, help=f"modelo Keras (por defecto {DEFAULT_MODEL.as_posix()})"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "ejecutar":
+            from cifar_lib.runner import NotebookFailure, parse_parameters, run_notebooks
+
+            try:
+                run_notebooks(args.pasos, args.perfil, args.destino, parse_parameters(args.parametro))
+            except NotebookFailure as failure:
+                print(f"\nError: {failure}", file=sys.stderr)
+                return 1
+        elif args.command == "resumen":
+            from cifar_lib.results import summary_table
+
+            print(summary_table(args.resultados or project_root() / "results"))
+        elif args.command == "predecir":
+            from cifar_lib.predict import PredictionError, predict_files
+
+            try:
+                predict_files(args.imagenes, args.modelo or project_root() / DEFAULT_MODEL)
+            except PredictionError as error:
+                print(f"Error: {error}", file=sys.stderr)
+                return 1
+    except (ConfigError, ValueError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,290 @@
+"""Perfiles de ejecución y validación de los parámetros de cada experimento.
+
+Cada cuaderno declara sus parámetros como valores simples (la celda
+``parameters``) y los pasa a :func:`resolve_run`, que los comprueba, completa
+los que faltan con los del perfil y devuelve un :class:`RunConfig` inmutable.
+Cualquier valor inválido se detiene aquí, con un mensaje en español, antes de
+cargar datos o entrenar.
+
+Variables de entorno que se leen:
+
+``CIFAR_PERFIL``
+    Perfil por defecto cuando el cuaderno no elige uno (``completo``,
+    ``rapido`` o ``prueba``).
+``CIFAR10_PATH``
+    Copia local de CIFAR-10 (la lee :mod:`cifar_lib.data`).
+``CIFAR_SALIDAS``
+    Carpeta donde se escriben ``results/``, ``figures/`` y ``models/``; por
+    defecto, la raíz del proyecto.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROFILE_ENV = "CIFAR_PERFIL"
+OUTPUT_ENV = "CIFAR_SALIDAS"
+
+#: Tamaños del CIFAR-10 oficial tras la división 45.000 / 5.000.
+FULL_TRAIN, FULL_VAL, FULL_TEST = 45_000, 5_000, 10_000
+VAL_FRACTION = 0.1
+
+
+class ConfigError(ValueError):
+    """Un parámetro del curso tiene un valor no válido (mensaje en español)."""
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """Un entrenamiento del informe original: pasos, hiperparámetros y resultado."""
+
+    run: str
+    step: int
+    title: str
+    epochs: int
+    batch_size: int
+    seed_accuracy: float
+    seed_accuracy_is_approximate: bool = False
+
+
+#: Las siete ejecuciones del informe original, en orden. Son los hechos que el
+#: curso reproduce: épocas, tamaño de lote y precisión en test publicada.
+SEED_RUNS: dict[str, SeedRun] = {
+    r.run: r
+    for r in [
+        SeedRun("01", 1, "Modelo básico", 20, 512, 0.4817),
+        SeedRun("02", 2, "Tres convoluciones y max pooling", 20, 512, 0.6647),
+        SeedRun("03", 3, "Más filtros y dropout", 20, 512, 0.73, True),
+        SeedRun("04", 4, "Batch normalization", 20, 512, 0.73, True),
+        SeedRun("05", 5, "Red profunda (estilo VGG)", 20, 512, 0.8255),
+        SeedRun("06_20_epocas", 6, "Aumento de datos, 20 épocas", 20, 32, 0.8473),
+        SeedRun("06_final", 6, "Aumento de datos, 100 épocas", 100, 32, 0.9012),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Tamaño de una ejecución. ``None`` significa «lo del informe original»."""
+
+    name: str
+    description: str
+    epochs: int | None = None
+    train_samples: int | None = None
+    val_samples: int | None = None
+    test_samples: int | None = None
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in [
+        Profile(
+            "completo",
+            "los hiperparámetros del informe: 45.000 imágenes, 20 o 100 épocas",
+        ),
+        Profile(
+            "rapido",
+            "para un portátil o CI: 2.000 imágenes y 2 épocas",
+            epochs=2,
+            train_samples=2_000,
+            val_samples=500,
+            test_samples=1_000,
+        ),
+        Profile(
+            "prueba",
+            "para los tests automáticos: 400 imágenes y 1 época",
+            epochs=1,
+            train_samples=400,
+            val_samples=50,
+            test_samples=200,
+        ),
+    ]
+}
+DEFAULT_PROFILE = "completo"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Todos los valores de una ejecución, ya validados."""
+
+    run: str
+    step: int
+    profile: str
+    epochs: int
+    batch_size: int
+    train_samples: int | None
+    val_samples: int | None
+    test_samples: int | None
+    seed: int
+    patience: int
+    data_path: str | None
+    output_dir: Path
+
+    @property
+    def results_dir(self) -> Path:
+        return self.output_dir / "results"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.output_dir / "figures"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.output_dir / "models"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.output_dir / "checkpoints" / f"{self.run}_{self.profile}"
+
+    def describe(self) -> str:
+        """Una línea legible con lo esencial de la ejecución."""
+        sizes = "todas" if self.train_samples is None else thousands(self.train_samples)
+        return (
+            f"Ejecución {self.run} (paso {self.step}): perfil {self.profile}, "
+            f"{plural(self.epochs, 'época')}, lote {self.batch_size}, "
+            f"imágenes de entrenamiento: {sizes}, semilla {self.seed}"
+        )
+
+
+def plural(count: int, word: str) -> str:
+    """``plural(1, "época")`` → ``1 época``; ``plural(20, "época")`` → ``20 épocas``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def thousands(number: int) -> str:
+    """``3253834`` → ``3.253.834`` (separador de miles en español)."""
+    return f"{number:,}".replace(",", ".")
+
+
+def project_root() -> Path:
+    """La carpeta del proyecto (la que contiene ``pyproject.toml``)."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def output_dir() -> Path:
+    """Dónde se escriben resultados, figuras y modelos (``CIFAR_SALIDAS``)."""
+    chosen = os.environ.get(OUTPUT_ENV)
+    return Path(chosen) if chosen else project_root()
+
+
+def check_profile(name: str | None) -> str:
+    """Devuelve el perfil elegido: argumento, después ``CIFAR_PERFIL``, después ``completo``."""
+    if name is None:
+        name = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    if not isinstance(name, str) or name not in PROFILES:
+        valid = ", ".join(f"«{p}»" for p in PROFILES)
+        raise ConfigError(f"Perfil desconocido: {name!r}. Los perfiles válidos son {valid}.")
+    return name
+
+
+def check_run(run: str) -> SeedRun:
+    """Devuelve la ejecución del informe con ese nombre, o un error que lista las válidas."""
+    if run not in SEED_RUNS:
+        valid = ", ".join(SEED_RUNS)
+        raise ConfigError(f"Ejecución desconocida: {run!r}. Las válidas son: {valid}.")
+    return SEED_RUNS[run]
+
+
+def check_step(step: object) -> int:
+    """Comprueba que ``step`` es uno de los pasos del curso (1 a 6)."""
+    steps = sorted({r.step for r in SEED_RUNS.values()})
+    if isinstance(step, bool) or not isinstance(step, int) or step not in steps:
+        raise ConfigError(f"Paso desconocido: {step!r}. Los pasos válidos son {steps}.")
+    return step
+
+
+def check_positive_int(name: str, value: object, maximum: int | None = None) -> int:
+    """Comprueba que ``value`` es un entero ≥ 1 (y ≤ ``maximum`` si se indica)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(
+            f"El parámetro {name} debe ser un número entero, pero vale {value!r} ({type(value).__name__})."
+        )
+    if value < 1:
+        raise ConfigError(f"El parámetro {name} debe ser 1 o mayor, pero vale {value}.")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"El parámetro {name} vale {value}, más de lo que hay: el máximo es {maximum}.")
+    return value
+
+
+def check_fraction(name: str, value: object) -> float:
+    """Comprueba que ``value`` es un número en el intervalo (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"El parámetro {name} debe ser un número, pero vale {value!r}.")
+    if not 0 < value <= 1:
+        raise ConfigError(f"El parámetro {name} debe estar en el intervalo (0, 1], pero vale {value}.")
+    return float(value)
+
+
+def _optional_size(name: str, value: object, maximum: int) -> int | None:
+    return None if value is None else check_positive_int(name, value, maximum)
+
+
+def resolve_run(
+    run: str,
+    profile: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    train_samples: int | None = None,
+    val_samples: int | None = None,
+    test_samples: int | None = None,
+    seed: int = 42,
+    patience: int = 10,
+    data_path: str | None = None,
+) -> RunConfig:
+    """Valida los parámetros de un cuaderno y devuelve la configuración completa.
+
+    Parameters
+    ----------
+    run : str
+        Ejecución del informe (``"01"`` … ``"05"``, ``"06_20_epocas"``, ``"06_final"``).
+    profile : str, optional
+        ``completo``, ``rapido`` o ``prueba``. Sin valor: ``CIFAR_PERFIL`` o ``completo``.
+    epochs, batch_size : int, optional
+        Sin valor: los del perfil, y si el perfil no los fija, los del informe.
+    train_samples, val_samples, test_samples : int, optional
+        Cuántas imágenes usar de cada parte. Sin valor: las del perfil.
+    seed : int
+        Semilla de Keras, NumPy y Python.
+    patience : int
+        Épocas sin mejora en la pérdida de validación antes de parar.
+    data_path : str, optional
+        Copia local de CIFAR-10; sin valor se usa ``CIFAR10_PATH`` o la descarga.
+
+    Raises
+    ------
+    ConfigError
+        Si algún valor no es válido; el mensaje dice cuáles lo son.
+    """
+    seed_run = check_run(run)
+    chosen = PROFILES[check_profile(profile)]
+    if epochs is None:
+        epochs = chosen.epochs or seed_run.epochs
+    epochs = check_positive_int("EPOCHS", epochs)
+    batch_size = check_positive_int("BATCH_SIZE", seed_run.batch_size if batch_size is None else batch_size)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"El parámetro SEED debe ser un entero ≥ 0, pero vale {seed!r}.")
+    if data_path is not None and not isinstance(data_path, str | os.PathLike):
+        raise ConfigError(f"El parámetro DATA_PATH debe ser una ruta o None, pero vale {data_path!r}.")
+    return RunConfig(
+        run=run,
+        step=seed_run.step,
+        profile=chosen.name,
+        epochs=epochs,
+        batch_size=batch_size,
+        train_samples=_optional_size(
+            "TRAIN_SAMPLES", chosen.train_samples if train_samples is None else train_samples, FULL_TRAIN
+        ),
+        val_samples=_optional_size(
+            "VAL_SAMPLES", chosen.val_samples if val_samples is None else val_samples, FULL_VAL
+        ),
+        test_samples=_optional_size(
+            "TEST_SAMPLES", chosen.test_samples if test_samples is None else test_samples, FULL_TEST
+        ),
+        seed=seed,
+        patience=check_positive_int("PATIENCE", patience),
+        data_path=None if data_path is None else str(data_path),
+        output_dir=output_dir(),
+    )

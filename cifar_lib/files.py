@@ -1,0 +1,33 @@
+"""Escritura atómica: o el archivo completo, o ninguno."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class atomic_writer:
+    """Abre un archivo temporal junto a ``path`` y lo renombra al cerrar sin error.
+
+    Un fallo a mitad de escritura borra el temporal: nunca queda un archivo a
+    medias con el nombre definitivo.
+    """
+
+    def __init__(self, path: str | os.PathLike, mode: str = "wb"):
+        self.path = Path(path)
+        self.mode = mode
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        self.handle = os.fdopen(fd, self.mode, **({} if "b" in self.mode else {"encoding": "utf-8"}))
+        return self.handle
+
+    def __exit__(self, kind, value, traceback):
+        self.handle.close()
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:
+            os.unlink(self.tmp)
+        return False

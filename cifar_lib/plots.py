@@ -1,0 +1,147 @@
+"""Gráficas del curso, con títulos y ejes en español.
+
+Cada función devuelve su ``matplotlib.figure.Figure`` (el cuaderno la muestra)
+y, si se le da ``save_to``, la guarda además como PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from cifar_lib.data import CLASS_NAMES_ES
+from cifar_lib.results import confusion_counts
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def save_figure(figure: plt.Figure, path: str | Path | None) -> None:
+    """Guarda ``figure`` como PNG en ``path`` (nada si ``path`` es ``None``)."""
+    if path is None:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".tmp-{path.name}")
+    figure.savefig(temporary, dpi=110, bbox_inches="tight", format="png")
+    temporary.replace(path)
+
+
+def learning_curves(history: dict, title: str = "", save_to=None) -> plt.Figure:
+    """Pérdida y precisión por época, entrenamiento frente a validación."""
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for axis, key, name in ((loss_axis, "loss", "Pérdida"), (accuracy_axis, "accuracy", "Precisión")):
+        axis.plot(epochs, history[key], "o-", label="entrenamiento", markersize=3)
+        if f"val_{key}" in history:
+            axis.plot(epochs, history[f"val_{key}"], "o-", label="validación", markersize=3)
+        axis.set_title(name)
+        axis.set_xlabel("época")
+        axis.set_ylabel(name.lower())
+        axis.legend()
+    if len(epochs) < 12:
+        for axis in (loss_axis, accuracy_axis):
+            axis.set_xticks(epochs)
+    figure.suptitle(title or "Curvas de aprendizaje")
+    figure.tight_layout()
+    save_figure(figure, save_to)
+    return figure
+
+
+def image_grid(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names=CLASS_NAMES_ES,
+    columns: int = 8,
+    title: str = "",
+    save_to=None,
+) -> plt.Figure:
+    """Una cuadrícula de imágenes con el nombre de su clase debajo."""
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.7 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, image, label in zip(axes.flat, images, labels):
+        axis.imshow(np.clip(image, 0, 1) if image.dtype.kind == "f" else image)
+        axis.set_title(class_names[int(label)], fontsize=9)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    save_figure(figure, save_to)
+    return figure
+
+
+def predictions(
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    true_labels: np.ndarray,
+    class_names=CLASS_NAMES_ES,
+    title: str = "",
+    save_to=None,
+) -> plt.Figure:
+    """Cada imagen junto a las probabilidades que le da el modelo.
+
+    La barra de la clase predicha va en verde si acierta y en rojo si falla; la
+    clase verdadera se marca con su nombre en negrita.
+    """
+    count = len(images)
+    figure, axes = plt.subplots(
+        count, 2, figsize=(8, 1.6 * count), squeeze=False, gridspec_kw={"width_ratios": [1, 3]}
+    )
+    positions = np.arange(len(class_names))
+    for (image_axis, bar_axis), image, probs, truth in zip(axes, images, probabilities, true_labels):
+        predicted = int(np.argmax(probs))
+        image_axis.imshow(np.clip(image, 0, 1))
+        image_axis.axis("off")
+        image_axis.set_title(
+            f"{class_names[predicted]} ({100 * probs[predicted]:.0f} %)",
+            fontsize=9,
+            color="green" if predicted == truth else "red",
+        )
+        colors = ["#bbbbbb"] * len(class_names)
+        colors[predicted] = "green" if predicted == truth else "red"
+        bar_axis.barh(positions, probs, color=colors)
+        bar_axis.set_xlim(0, 1)
+        bar_axis.set_yticks(positions, class_names, fontsize=8)
+        bar_axis.invert_yaxis()
+        bar_axis.get_yticklabels()[int(truth)].set_fontweight("bold")
+    axes[-1][1].set_xlabel("confianza")
+    figure.suptitle(title or "Predicciones (en negrita, la clase verdadera)")
+    figure.tight_layout()
+    save_figure(figure, save_to)
+    return figure
+
+
+def confusion_matrix(
+    true_labels: np.ndarray,
+    predicted_labels: np.ndarray,
+    class_names=CLASS_NAMES_ES,
+    title: str = "",
+    save_to=None,
+) -> plt.Figure:
+    """Matriz de confusión normalizada por fila: qué clase predice el modelo para cada clase real."""
+    counts = confusion_counts(true_labels, predicted_labels, len(class_names))
+    totals = counts.sum(axis=1, keepdims=True)
+    normalized = np.divide(counts, totals, out=np.zeros_like(counts, dtype=float), where=totals > 0)
+    figure, axis = plt.subplots(figsize=(8, 6.5))
+    sns.heatmap(
+        normalized,
+        annot=True,
+        fmt=".2f",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        xticklabels=class_names,
+        yticklabels=class_names,
+        cbar_kws={"label": "fracción de la clase real"},
+        ax=axis,
+        annot_kws={"fontsize": 8},
+    )
+    axis.set_xlabel("clase predicha")
+    axis.set_ylabel("clase real")
+    axis.set_title(title or "Matriz de confusión en test")
+    figure.tight_layout()
+    save_figure(figure, save_to)
+    return figure

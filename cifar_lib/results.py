@@ -1,0 +1,225 @@
+"""Resultados de cada ejecución (JSON en ``results/``) y la tabla resumen.
+
+Cada entrenamiento deja ``results/<ejecución>.json`` con sus métricas, su
+historia por época, sus hiperparámetros y su procedencia (perfil, backend,
+dispositivo, versiones, fuente de los datos y su sha256, fecha). La tabla
+resumen pone al lado la precisión que publicó el informe original.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from cifar_lib.config import SEED_RUNS, RunConfig, plural, thousands
+from cifar_lib.data import CifarData
+from cifar_lib.files import atomic_writer
+from cifar_lib.training import TrainingRun
+
+REQUIRED_KEYS = (
+    "run",
+    "step",
+    "profile",
+    "params",
+    "epochs_run",
+    "test_accuracy",
+    "train_seconds",
+    "backend",
+    "device",
+    "data_source",
+    "data_sha256",
+    "created",
+)
+
+
+def device_name() -> str:
+    """El dispositivo en el que calcula el backend de Keras (``CPU`` o el nombre de la GPU)."""
+    backend = keras.config.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            device = jax.devices()[0]
+            return "CPU" if device.platform == "cpu" else f"{device.platform.upper()} {device.device_kind}"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                details = tf.config.experimental.get_device_details(gpus[0])
+                return f"GPU {details.get('device_name', gpus[0].name)}"
+            return "CPU"
+        if backend == "torch":
+            import torch
+
+            return f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU"
+    except Exception:  # un dispositivo raro no debe impedir guardar resultados
+        pass
+    return "desconocido"
+
+
+def library_versions() -> dict[str, str]:
+    """Versiones de Python, Keras, NumPy y del backend en uso."""
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__}
+    backend = keras.config.backend()
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
+    if module:
+        versions[module] = __import__(module).__version__
+    return versions
+
+
+def run_record(
+    config: RunConfig,
+    data: CifarData,
+    model: keras.Model,
+    training: TrainingRun,
+    test_accuracy: float,
+) -> dict:
+    """El diccionario que se guarda como resultado de una ejecución."""
+    seed_run = SEED_RUNS[config.run]
+    return {
+        "run": config.run,
+        "step": config.step,
+        "title": seed_run.title,
+        "profile": config.profile,
+        "params": int(model.count_params()),
+        "epochs": config.epochs,
+        "epochs_run": training.epochs_run,
+        "best_epoch": training.best_epoch,
+        "batch_size": config.batch_size,
+        "train_samples": len(data.y_train),
+        "val_samples": len(data.y_val),
+        "test_samples": len(data.y_test),
+        "seed": config.seed,
+        "test_accuracy": round(float(test_accuracy), 6),
+        "seed_accuracy": seed_run.seed_accuracy,
+        "train_seconds": round(training.train_seconds, 2),
+        "resumed_from_epoch": training.resumed_from_epoch,
+        "stopped_early": training.stopped_early,
+        "history": {k: [round(v, 6) for v in values] for k, values in training.history.items()},
+        "backend": keras.config.backend(),
+        "device": device_name(),
+        "versions": library_versions(),
+        "data_source": data.source,
+        "data_sha256": data.sha256,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def save_run(
+    config: RunConfig,
+    data: CifarData,
+    model: keras.Model,
+    training: TrainingRun,
+    test_accuracy: float,
+) -> Path:
+    """Escribe ``results/<ejecución>.json`` de forma atómica y devuelve su ruta."""
+    record = run_record(config, data, model, training, test_accuracy)
+    path = config.results_dir / f"{config.run}.json"
+    with atomic_writer(path, "w") as handle:
+        json.dump(record, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    return path
+
+
+def load_runs(results_dir: str | Path) -> list[dict]:
+    """Todos los resultados de una carpeta, en el orden del curso."""
+    runs = []
+    for path in Path(results_dir).glob("*.json"):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        missing = [key for key in REQUIRED_KEYS if key not in record]
+        if missing:
+            raise ValueError(f"{path.name} no es un resultado del curso: le faltan {missing}.")
+        runs.append(record)
+    order = list(SEED_RUNS)
+    return sorted(runs, key=lambda r: order.index(r["run"]) if r["run"] in order else len(order))
+
+
+def format_seconds(seconds: float) -> str:
+    """``75`` → ``1 min 15 s``; ``3725`` → ``1 h 2 min``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def summary_rows(runs: list[dict]) -> list[dict]:
+    """Una fila por ejecución, con la precisión nuestra y la del informe."""
+    rows = []
+    for record in runs:
+        seed_run = SEED_RUNS.get(record["run"])
+        reference = "—"
+        if seed_run:
+            approx = "≈" if seed_run.seed_accuracy_is_approximate else ""
+            reference = f"{approx}{100 * seed_run.seed_accuracy:.2f} %"
+        rows.append(
+            {
+                "ejecución": record["run"],
+                "paso": record["step"],
+                "qué cambia": record.get("title", ""),
+                "parámetros": thousands(record["params"]),
+                "perfil": record["profile"],
+                "épocas": record["epochs_run"],
+                "tiempo": format_seconds(record["train_seconds"]),
+                "precisión test": f"{100 * record['test_accuracy']:.2f} %",
+                "informe": reference,
+                "dispositivo": f"{record['backend']}, {record['device']}",
+            }
+        )
+    return rows
+
+
+def summary_table(results_dir: str | Path) -> str:
+    """La tabla resumen como texto alineado, lista para imprimir."""
+    rows = summary_rows(load_runs(results_dir))
+    if not rows:
+        return f"No hay resultados en {Path(results_dir).name}/ todavía: ejecuta los cuadernos."
+    headers = list(rows[0])
+    widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
+    lines = ["  ".join(h.ljust(widths[h]) for h in headers)]
+    lines.append("  ".join("-" * widths[h] for h in headers))
+    lines += ["  ".join(str(r[h]).ljust(widths[h]) for h in headers) for r in rows]
+    return "\n".join(lines)
+
+
+def markdown_table(results_dir: str | Path) -> str:
+    """La misma tabla en Markdown (para el README)."""
+    rows = summary_rows(load_runs(results_dir))
+    if not rows:
+        return ""
+    headers = list(rows[0])
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(r[h]) for h in headers) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def confusion_counts(true_labels, predicted_labels, num_classes: int = 10) -> np.ndarray:
+    """Cuenta ``[real, predicha]`` de una clasificación."""
+    counts = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(counts, (np.asarray(true_labels, int), np.asarray(predicted_labels, int)), 1)
+    return counts
+
+
+def per_class_accuracy(true_labels, predicted_labels, num_classes: int = 10) -> np.ndarray:
+    """Fracción de aciertos de cada clase real."""
+    counts = confusion_counts(true_labels, predicted_labels, num_classes)
+    return np.diag(counts) / np.maximum(counts.sum(axis=1), 1)
+
+
+def provenance_line(config: RunConfig, data: CifarData) -> str:
+    """Qué ejecución produjo las salidas de un cuaderno: perfil, épocas, backend, dispositivo, fecha, datos."""
+    return (
+        f"Procedencia: perfil {config.profile}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
+        f"{thousands(len(data.y_train))} imágenes de entrenamiento; backend {keras.config.backend()} "
+        f"en {device_name()}; {dt.date.today().isoformat()}; datos: {data.source}, "
+        f"sha256 {data.sha256[:12]}…"
+    )

@@ -1,0 +1,185 @@
+"""Ejecuta los cuadernos del curso sin interfaz, con papermill, y los deja limpios.
+
+``run_notebooks`` ejecuta los cuadernos elegidos en orden, con un perfil. Con
+el perfil ``completo`` reescribe los cuadernos de ``notebooks/`` y los
+resultados de ``results/`` (así se regenera el curso); con cualquier otro
+escribe todo en ``salidas/<perfil>/`` para no tocar las salidas guardadas.
+
+Al terminar cada cuaderno se quitan los metadatos de papermill (tiempos,
+rutas) y se sustituyen las rutas absolutas de la máquina en las salidas.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from cifar_lib.config import OUTPUT_ENV, PROFILE_ENV, check_profile, project_root
+from cifar_lib.results import format_seconds, summary_table
+
+
+@dataclass
+class NotebookFailure(Exception):
+    """Un cuaderno falló: cuál, en qué celda y con qué error."""
+
+    notebook: str
+    cell: int | None
+    error: str
+
+    def __str__(self) -> str:
+        where = f" en la celda {self.cell}" if self.cell is not None else ""
+        return f"El cuaderno {self.notebook} falló{where}:\n  {self.error}"
+
+
+def notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
+def course_notebooks(steps: list[int] | None = None) -> list[Path]:
+    """Los cuadernos ``NN_*.ipynb`` del curso, filtrados por número de paso."""
+    found = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    if steps:
+        found = [path for path in found if int(path.name[:2]) in steps]
+    return found
+
+
+def parse_value(text: str):
+    """``"3"`` → 3, ``"None"`` → None, ``"hola"`` → ``"hola"`` (como ``papermill -p``)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+#: Avisos de arranque de TensorFlow (registro de C++), sin interés para el estudiante.
+_BACKEND_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:).*\n?", re.M)
+
+
+def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
+    """Quita metadatos de papermill, avisos de arranque y rutas de esta máquina; conserva los contadores."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("name") == "stderr":
+                output["text"] = _BACKEND_NOISE.sub("", output["text"])
+                if not output["text"].strip():
+                    continue
+            outputs.append(output)
+            if "text" in output:
+                output["text"] = _replace_paths(output["text"], replacements)
+            for key, value in output.get("data", {}).items():
+                if key.startswith("text/") and isinstance(value, str):
+                    output["data"][key] = _replace_paths(value, replacements)
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+    nbformat.write(notebook, path)
+
+
+def _replace_paths(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return text
+
+
+def path_replacements(output_dir: Path) -> dict[str, str]:
+    """Las rutas absolutas que no deben quedar en un cuaderno, y su sustituto."""
+    pairs = {
+        str(output_dir.resolve()): ".",
+        str(project_root()): ".",
+        sysconfig.get_paths()["purelib"]: "<site-packages>",
+        sys.prefix: "<python>",
+        str(Path.home()): "~",
+    }
+    return dict(sorted(pairs.items(), key=lambda item: -len(item[0])))
+
+
+def run_notebooks(
+    steps: list[int] | None = None,
+    profile: str | None = None,
+    output_dir: Path | None = None,
+    parameters: dict | None = None,
+) -> list[Path]:
+    """Ejecuta los cuadernos y devuelve las rutas de los cuadernos ejecutados.
+
+    Parameters
+    ----------
+    steps : lista de int, optional
+        Pasos a ejecutar (todos si no se indica).
+    profile : str, optional
+        ``completo``, ``rapido`` o ``prueba`` (por defecto ``CIFAR_PERFIL`` o ``completo``).
+    output_dir : Path, optional
+        Dónde escribir cuadernos, resultados y figuras. Por defecto, el propio
+        proyecto para ``completo`` y ``salidas/<perfil>`` para los demás.
+    parameters : dict, optional
+        Valores para la celda ``parameters`` de cada cuaderno (``papermill -p``).
+
+    Raises
+    ------
+    NotebookFailure
+        Con el cuaderno, la celda y el error, si alguno falla.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    profile = check_profile(profile)
+    notebooks = course_notebooks(steps)
+    if not notebooks:
+        raise NotebookFailure("—", None, f"No hay cuadernos para los pasos {steps}.")
+    in_place = output_dir is None and profile == "completo"
+    if output_dir is None:
+        output_dir = project_root() if in_place else project_root() / "salidas" / profile
+    output_dir = Path(output_dir).resolve()
+    target_dir = notebooks_dir() if in_place else output_dir / "notebooks"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    os.environ[PROFILE_ENV] = profile
+    os.environ[OUTPUT_ENV] = str(output_dir)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    replacements = path_replacements(output_dir)
+    executed = []
+    for number, source in enumerate(notebooks, start=1):
+        target = target_dir / source.name
+        print(f"[{number}/{len(notebooks)}] {source.name} (perfil {profile}) …", flush=True)
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(target),
+                parameters=parameters or {},
+                cwd=str(notebooks_dir()),
+                progress_bar=False,
+                kernel_name="python3",
+            )
+        except PapermillExecutionError as error:
+            clean_notebook(target, replacements)
+            raise NotebookFailure(source.name, error.exec_count, f"{error.ename}: {error.evalue}") from None
+        clean_notebook(target, replacements)
+        print(f"      terminado en {format_seconds(time.perf_counter() - start)}", flush=True)
+        executed.append(target)
+    print()
+    print(summary_table(output_dir / "results"))
+    return executed
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_parameters(pairs: list[list[str]] | None) -> dict:
+    """``[["EPOCHS", "3"]]`` → ``{"EPOCHS": 3}``; rechaza nombres que no son identificadores."""
+    parameters = {}
+    for name, value in pairs or []:
+        if not _NAME.match(name):
+            raise ValueError(f"«{name}» no es un nombre de parámetro válido.")
+        parameters[name] = parse_value(value)
+    return parameters

@@ -1,0 +1,231 @@
+"""Compilar, entrenar (con reanudación) y evaluar, con los valores del informe.
+
+El informe compila con Adam y entropía cruzada categórica, entrena 20 épocas
+con lotes de 512 (100 épocas y lotes de 32 el modelo final) y pasa dos
+*callbacks*, ``callback_loss`` y ``callback_accuracy``. Aquí son:
+
+``callback_loss``
+    ``EarlyStopping`` sobre la pérdida de validación: si no mejora en
+    ``patience`` épocas (10 por defecto), el entrenamiento se detiene.
+``callback_accuracy``
+    :class:`ResumableCheckpoint`: guarda en disco, al final de cada época, el
+    estado para reanudar y los mejores pesos según la precisión de validación;
+    al terminar, el modelo se queda con esos mejores pesos.
+
+Si un entrenamiento se interrumpe (se cierra el portátil, se mata el proceso),
+volver a lanzarlo con la misma configuración continúa desde la última época
+completada.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from cifar_lib.config import RunConfig
+from cifar_lib.data import NUM_CLASSES, CifarData
+from cifar_lib.files import atomic_writer
+
+
+@dataclass
+class TrainingRun:
+    """Lo que deja un entrenamiento: historia por época, tiempos y cómo terminó."""
+
+    history: dict[str, list[float]]
+    train_seconds: float
+    resumed_from_epoch: int = 0
+    stopped_early: bool = False
+    best_epoch: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history.get("loss", []))
+
+
+def set_seed(seed: int) -> None:
+    """Fija las semillas de Python, NumPy y del backend (``keras.utils.set_random_seed``)."""
+    keras.utils.set_random_seed(seed)
+
+
+def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Compila como el informe: Adam, entropía cruzada categórica y precisión."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    """Etiquetas 0–9 → vectores *one-hot* de 10 posiciones, como pide la pérdida categórica."""
+    return keras.utils.to_categorical(labels, NUM_CLASSES).astype("float32")
+
+
+class ResumableCheckpoint(keras.callbacks.Callback):
+    """Guarda cada época lo necesario para reanudar, y los mejores pesos.
+
+    En ``folder`` escribe, siempre de forma atómica (archivo temporal y
+    renombrado):
+
+    - ``ultimo.weights.h5``: pesos y estado del optimizador de la última época;
+    - ``mejor.weights.h5``: los pesos con mejor ``monitor`` (``val_accuracy``);
+    - ``estado.json``: la época completada, la historia y el mejor valor. Se
+      escribe el último, así que si existe, los pesos que nombra están completos.
+    """
+
+    def __init__(self, folder: Path, monitor: str = "val_accuracy"):
+        super().__init__()
+        self.folder = Path(folder)
+        self.monitor = monitor
+        self.state = self.load_state() or {
+            "epoch": 0,
+            "history": {},
+            "best": None,
+            "best_epoch": None,
+            "seconds": 0.0,
+        }
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "estado.json"
+
+    @property
+    def latest_path(self) -> Path:
+        return self.folder / "ultimo.weights.h5"
+
+    @property
+    def best_path(self) -> Path:
+        return self.folder / "mejor.weights.h5"
+
+    def load_state(self) -> dict | None:
+        """El estado guardado, o ``None`` si no hay nada que reanudar."""
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return state if self.latest_path.exists() else None
+
+    def restore(self, model: keras.Model) -> int:
+        """Carga los últimos pesos guardados en ``model``; devuelve la época en que se quedó."""
+        if not self.state["epoch"]:
+            return 0
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.latest_path)
+        return self.state["epoch"]
+
+    def _save_weights(self, path: Path) -> None:
+        temporary = path.with_name(f".tmp-{path.name}")
+        self.model.save_weights(temporary)
+        temporary.replace(path)
+
+    def on_train_begin(self, logs=None):
+        self._started = time.perf_counter()
+        self._seconds_before = self.state["seconds"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.state["seconds"] = self._seconds_before + time.perf_counter() - self._started
+        for key, value in logs.items():
+            self.state["history"].setdefault(key, []).append(float(value))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        value = logs.get(self.monitor)
+        if value is not None and (self.state["best"] is None or value > self.state["best"]):
+            self.state["best"], self.state["best_epoch"] = float(value), epoch + 1
+            self._save_weights(self.best_path)
+        self._save_weights(self.latest_path)
+        self.state["epoch"] = epoch + 1
+        with atomic_writer(self.state_path, "w") as handle:
+            json.dump(self.state, handle)
+
+    def restore_best(self) -> None:
+        """Deja en el modelo los pesos de la mejor época."""
+        if self.best_path.exists():
+            self.model.load_weights(self.best_path)
+
+
+def seed_callbacks(config: RunConfig) -> tuple[keras.callbacks.EarlyStopping, ResumableCheckpoint]:
+    """Los dos callbacks del informe: ``(callback_loss, callback_accuracy)``."""
+    callback_loss = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience)
+    callback_accuracy = ResumableCheckpoint(config.checkpoint_dir)
+    return callback_loss, callback_accuracy
+
+
+def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int | str = 2) -> TrainingRun:
+    """Entrena ``model`` con la configuración dada y devuelve un :class:`TrainingRun`.
+
+    Compila el modelo si no lo está, fija la semilla y, si hay un
+    entrenamiento interrumpido con la misma ejecución y perfil, lo reanuda. Al
+    terminar, el modelo queda con los pesos de la mejor época en validación.
+    ``verbose=2`` imprime una línea por época (la salida que se guarda en los
+    cuadernos).
+    """
+    set_seed(config.seed)
+    if not model.compiled:
+        compile_model(model)
+    callback_loss, callback_accuracy = seed_callbacks(config)
+    if callback_accuracy.load_state() is None:
+        shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
+    initial_epoch = callback_accuracy.restore(model)
+    notes = []
+    if initial_epoch:
+        notes.append(f"reanudado desde la época {initial_epoch}")
+        print(f"Se reanuda un entrenamiento interrumpido desde la época {initial_epoch}.", flush=True)
+    if initial_epoch < config.epochs:
+        model.fit(
+            data.x_train,
+            one_hot(data.y_train),
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            batch_size=config.batch_size,
+            validation_data=(data.x_val, one_hot(data.y_val)),
+            callbacks=[callback_loss, callback_accuracy],
+            verbose=verbose,
+        )
+    callback_accuracy.restore_best()
+    state = callback_accuracy.state
+    shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
+    return TrainingRun(
+        history=state["history"],
+        train_seconds=state["seconds"],
+        resumed_from_epoch=initial_epoch,
+        stopped_early=len(state["history"].get("loss", [])) < config.epochs,
+        best_epoch=state["best_epoch"],
+        notes=notes,
+    )
+
+
+def evaluate(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:
+    """Precisión (0–1) del modelo en el conjunto de test."""
+    scores = model.evaluate(
+        data.x_test, one_hot(data.y_test), batch_size=batch_size, verbose=0, return_dict=True
+    )
+    return float(scores["accuracy"])
+
+
+def predict(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Probabilidades de cada clase, forma ``(N, 10)``."""
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0))
+
+
+def save_model(model: keras.Model, path: Path) -> Path:
+    """Guarda el modelo en formato Keras, sin el estado del optimizador (≈13 MB el final).
+
+    Se escribe en un temporal y se renombra: nunca queda un ``.keras`` a medias.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inference_copy = keras.models.clone_model(model)
+    inference_copy.set_weights(model.get_weights())
+    temporary = path.with_name(f".tmp-{path.name}")
+    inference_copy.save(temporary)
+    temporary.replace(path)
+    return path
