@@ -87,9 +87,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\nError: {failure}", file=sys.stderr)
                 return 1
         elif args.command == "resumen":
-            from cifar_lib.results import summary_table
+            from cifar_lib.results import load_runs, markdown_table, replace_section, summary_table
 
-            print(summary_table(args.resultados or project_root() / "results"))
+            folder = args.resultados or project_root() / "results"
+            print(summary_table(folder))
+            if args.readme:
+                replace_section(project_root() / "README.md", "resultados", markdown_table(folder))
+                print("\nTabla actualizada en README.md")
+            if args.figuras:
+                from cifar_lib.plots import compare_runs
+
+                target = project_root() / "figures" / "comparacion.png"
+                compare_runs(load_runs(folder), save_to=target)
+                print(f"\nFigura guardada en figures/{target.name}")
         elif args.command == "predecir":
             from cifar_lib.predict import PredictionError, predict_files
 

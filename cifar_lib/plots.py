@@ -145,3 +145,72 @@ def confusion_matrix(
     figure.tight_layout()
     save_figure(figure, save_to)
     return figure
+
+
+def confident_mistakes(
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    true_labels: np.ndarray,
+    count: int = 12,
+    class_names=CLASS_NAMES_ES,
+    save_to=None,
+) -> plt.Figure:
+    """Los errores en los que el modelo estaba más seguro: «predicho (confianza) / real»."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != true_labels)
+    worst = wrong[np.argsort(probabilities[wrong, predicted[wrong]])[::-1][:count]]
+    columns = min(6, max(len(worst), 1))
+    rows = max(int(np.ceil(len(worst) / columns)), 1)
+    figure, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.3 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, index in zip(axes.flat, worst):
+        axis.imshow(np.clip(images[index], 0, 1))
+        guess = int(predicted[index])
+        axis.set_title(
+            f"{class_names[guess]} ({100 * probabilities[index, guess]:.0f} %)\nreal: {class_names[int(true_labels[index])]}",
+            fontsize=9,
+        )
+    figure.suptitle("Los errores más seguros del modelo")
+    figure.tight_layout()
+    save_figure(figure, save_to)
+    return figure
+
+
+def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
+    """Los pasos del curso lado a lado: precisión frente a parámetros y a tiempo, y curvas de validación."""
+    figure, (by_params, by_time, curves) = plt.subplots(1, 3, figsize=(16, 4.5))
+    for record in runs:
+        accuracy = 100 * record["test_accuracy"]
+        label = record["run"]
+        by_params.scatter(record["params"], accuracy, s=40)
+        by_params.annotate(
+            label, (record["params"], accuracy), textcoords="offset points", xytext=(5, 4), fontsize=9
+        )
+        by_time.scatter(record["train_seconds"] / 60, accuracy, s=40)
+        by_time.annotate(
+            label,
+            (record["train_seconds"] / 60, accuracy),
+            textcoords="offset points",
+            xytext=(5, 4),
+            fontsize=9,
+        )
+        history = record.get("history", {}).get("val_accuracy", [])
+        curves.plot(
+            np.arange(1, len(history) + 1), 100 * np.asarray(history), "o-", markersize=2, label=label
+        )
+    by_params.set_xscale("log")
+    by_params.set_xlabel("parámetros (escala logarítmica)")
+    by_time.set_xscale("log")
+    by_time.set_xlabel("tiempo de entrenamiento (min, escala logarítmica)")
+    for axis in (by_params, by_time):
+        axis.set_ylabel("precisión en test (%)")
+    by_params.set_title("Precisión frente a tamaño")
+    by_time.set_title("Precisión frente a tiempo")
+    curves.set_title("Precisión de validación por época")
+    curves.set_xlabel("época")
+    curves.set_ylabel("precisión de validación (%)")
+    curves.legend(fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, save_to)
+    return figure

@@ -223,3 +223,31 @@ def provenance_line(config: RunConfig, data: CifarData) -> str:
         f"en {device_name()}; {dt.date.today().isoformat()}; datos: {data.source}, "
         f"sha256 {data.sha256[:12]}…"
     )
+
+
+def replace_section(document: Path, name: str, content: str) -> None:
+    """Sustituye lo que hay entre ``<!-- name:inicio -->`` y ``<!-- name:fin -->`` en un Markdown."""
+    text = document.read_text(encoding="utf-8")
+    start, end = f"<!-- {name}:inicio -->", f"<!-- {name}:fin -->"
+    if start not in text or end not in text:
+        raise ValueError(f"{document.name} no tiene las marcas {start} y {end}.")
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    with atomic_writer(document, "w") as handle:
+        handle.write(f"{before}{start}\n{content.strip()}\n{end}{after}")
+
+
+def most_confused(
+    true_labels, predicted_labels, count: int = 3, class_names=None
+) -> list[tuple[str, str, int]]:
+    """Los pares (clase real, clase predicha) que más se confunden, con cuántas veces."""
+    from cifar_lib.data import CLASS_NAMES_ES
+
+    names = class_names or CLASS_NAMES_ES
+    counts = confusion_counts(true_labels, predicted_labels, len(names))
+    np.fill_diagonal(counts, 0)
+    order = np.argsort(counts, axis=None)[::-1][:count]
+    pairs = [np.unravel_index(i, counts.shape) for i in order]
+    return [
+        (names[real], names[guess], int(counts[real, guess])) for real, guess in pairs if counts[real, guess]
+    ]

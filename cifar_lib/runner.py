@@ -76,9 +76,13 @@ def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
                 output["text"] = _BACKEND_NOISE.sub("", output["text"])
                 if not output["text"].strip():
                     continue
-            outputs.append(output)
             if "text" in output:
                 output["text"] = _replace_paths(output["text"], replacements)
+            previous = outputs[-1] if outputs else None
+            if previous and output["output_type"] == "stream" and previous.get("name") == output.get("name"):
+                previous["text"] += output["text"]  # una sola salida por chorro, más fácil de leer en un diff
+                continue
+            outputs.append(output)
             for key, value in output.get("data", {}).items():
                 if key.startswith("text/") and isinstance(value, str):
                     output["data"][key] = _replace_paths(value, replacements)
@@ -130,9 +134,6 @@ def run_notebooks(
     NotebookFailure
         Con el cuaderno, la celda y el error, si alguno falla.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     profile = check_profile(profile)
     notebooks = course_notebooks(steps)
     if not notebooks:
@@ -143,10 +144,27 @@ def run_notebooks(
     output_dir = Path(output_dir).resolve()
     target_dir = notebooks_dir() if in_place else output_dir / "notebooks"
     target_dir.mkdir(parents=True, exist_ok=True)
-    os.environ[PROFILE_ENV] = profile
-    os.environ[OUTPUT_ENV] = str(output_dir)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     replacements = path_replacements(output_dir)
+    kernel_environment = {PROFILE_ENV: profile, OUTPUT_ENV: str(output_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    saved_environment = {name: os.environ.get(name) for name in kernel_environment}
+    os.environ.update(kernel_environment)  # los kernels heredan el entorno de este proceso
+    try:
+        executed = _execute_in_order(notebooks, target_dir, profile, parameters, replacements)
+    finally:
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    print()
+    print(summary_table(output_dir / "results"))
+    return executed
+
+
+def _execute_in_order(notebooks, target_dir, profile, parameters, replacements) -> list[Path]:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     executed = []
     for number, source in enumerate(notebooks, start=1):
         target = target_dir / source.name
@@ -167,8 +185,6 @@ def run_notebooks(
         clean_notebook(target, replacements)
         print(f"      terminado en {format_seconds(time.perf_counter() - start)}", flush=True)
         executed.append(target)
-    print()
-    print(summary_table(output_dir / "results"))
     return executed
 
 

@@ -1,0 +1,279 @@
+"""Mide la velocidad del curso en esta máquina e imprime una tabla (y la guarda en JSON).
+
+Uso, desde la raíz del proyecto::
+
+    python benchmarks/benchmark.py            # medida completa (unos minutos en una CPU)
+    python benchmarks/benchmark.py --rapido   # una pasada corta para comprobar que funciona
+
+Mide, en un solo proceso y con los mismos datos:
+
+a) el aumento de datos: ``ImageDataGenerator.flow`` del informe frente a la capa
+   ``build_augmentation()`` del curso, en lotes de 32 y de 512, cada uno
+   alimentando un ``fit`` con una red mínima;
+b) el entrenamiento de cada paso con su tamaño de lote del informe: imágenes por
+   segundo y, a partir de ellas, el tiempo de una época de 45.000 imágenes;
+c) ``training.train`` frente a un ``model.fit`` sin más, con el mismo modelo;
+
+y anota backend, dispositivo y versiones. El JSON se escribe en
+``benchmarks/resultados/<backend>-<dispositivo>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cifar_lib import augmentation, config, models, results, training  # noqa: E402
+from cifar_lib.data import CifarData  # noqa: E402
+
+FULL_EPOCH = 45_000
+
+
+def synthetic_data(count: int) -> CifarData:
+    """Imágenes al azar con la forma de CIFAR-10: la velocidad no depende del contenido."""
+    rng = np.random.default_rng(0)
+    images = rng.random((count, 32, 32, 3), dtype=np.float32)
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    return CifarData(
+        images, labels, images[:256], labels[:256], images[:256], labels[:256], "sintéticos", "-"
+    )
+
+
+def best_rate(function, images: int, repeats: int) -> float:
+    """Imágenes por segundo de la mejor de ``repeats`` repeticiones."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return images / min(times)
+
+
+def augmentation_rates(images: np.ndarray, batch_size: int, repeats: int) -> dict:
+    """Imágenes/s de cada aumento alimentando un ``fit`` con una red mínima (una capa densa).
+
+    Con una red tan pequeña, el tiempo es casi todo aumento de datos: es lo que
+    cuesta dar una época de imágenes transformadas al modelo.
+    """
+    targets = training.one_hot(np.zeros(len(images), np.uint8))
+
+    def tiny_model(*front):
+        model = keras.Sequential(
+            [keras.Input((32, 32, 3)), *front, keras.layers.Flatten(), keras.layers.Dense(10)]
+        )
+        return training.compile_model(model)
+
+    legacy_model, fused_model = tiny_model(), tiny_model(augmentation.build_augmentation(seed=0))
+    generator = augmentation.legacy_image_data_generator()
+
+    def legacy():
+        flow = generator.flow(images, targets, batch_size=batch_size, shuffle=False, seed=0)
+        legacy_model.fit(flow, epochs=1, verbose=0)
+
+    def fused():
+        fused_model.fit(images, targets, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+
+    legacy()  # primera llamada: compila el paso de entrenamiento
+    fused()
+    legacy_rate = best_rate(legacy, len(images), repeats)
+    fused_rate = best_rate(fused, len(images), repeats)
+    return {
+        "batch_size": batch_size,
+        "image_data_generator_img_s": round(legacy_rate),
+        "build_augmentation_img_s": round(fused_rate),
+        "ratio": round(fused_rate / legacy_rate, 2),
+    }
+
+
+def training_rate(step: int, batch_size: int, count: int) -> dict:
+    """Entrena una época de calentamiento (compilación) y mide la segunda."""
+    data = synthetic_data(count)
+    model = training.compile_model(models.build_model(step))
+    targets = training.one_hot(data.y_train)
+    model.fit(data.x_train[: batch_size * 2], targets[: batch_size * 2], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    model.fit(data.x_train, targets, batch_size=batch_size, epochs=1, verbose=0)
+    rate = count / (time.perf_counter() - start)
+    return {
+        "step": step,
+        "params": model.count_params(),
+        "batch_size": batch_size,
+        "images": count,
+        "train_img_s": round(rate, 1),
+        "epoch_45000_s": round(FULL_EPOCH / rate, 1),
+    }
+
+
+def helper_versus_fit(step: int, count: int, epochs: int, output: Path) -> dict:
+    """``training.train`` (callbacks, punto de control por época) frente a ``model.fit`` a secas."""
+    data = synthetic_data(count)
+    os.environ[config.OUTPUT_ENV] = str(output)
+    run_config = config.resolve_run(f"{step:02d}", profile="completo", epochs=epochs)
+
+    def plain():
+        model = training.compile_model(models.build_model(step))
+        training.set_seed(run_config.seed)
+        model.fit(
+            data.x_train,
+            training.one_hot(data.y_train),
+            batch_size=run_config.batch_size,
+            epochs=epochs,
+            validation_data=(data.x_val, training.one_hot(data.y_val)),
+            verbose=0,
+        )
+
+    def helper():
+        training.train(models.build_model(step), data, run_config, verbose=0)
+
+    plain()  # calentamiento
+    plain_s = count * epochs / best_rate(plain, count * epochs, 2)
+    helper_s = count * epochs / best_rate(helper, count * epochs, 2)
+    return {
+        "step": step,
+        "images": count,
+        "epochs": epochs,
+        "model_fit_s": round(plain_s, 2),
+        "training_train_s": round(helper_s, 2),
+        "ratio": round(helper_s / plain_s, 3),
+    }
+
+
+def readme_table(folder: Path, results_dir: Path) -> str:
+    """Tabla Markdown por paso: velocidad medida en cada dispositivo y tiempo real del perfil completo."""
+    reports = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(folder.glob("*.json"))
+        if not path.stem.endswith("-rapido")
+    ]
+    complete = {
+        (r["run"], r["device"]): r
+        for r in results.load_runs(results_dir)
+        if r["profile"] == "completo" and r["epochs_run"] == r["epochs"] and r["train_samples"] == 45_000
+    }
+    headers = ["paso", "parámetros", "lote"]
+    for report in reports:
+        where = f"{report['backend']}, {report['device']}"
+        headers += [f"imágenes/s ({where})", f"época de 45.000 ({where})"]
+    headers.append("perfil completo, medido")
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" ---: " for _ in headers) + "|"]
+    for step in range(1, 7):
+        run = "06_final" if step == 6 else f"{step:02d}"
+        row = [str(step), config.thousands(models.SEED_PARAMS[step]), str(config.SEED_RUNS[run].batch_size)]
+        for report in reports:
+            measured = next(r for r in report["training"] if r["step"] == step)
+            row += [
+                f"{measured['train_img_s']:,.0f}".replace(",", "."),
+                results.format_seconds(measured["epoch_45000_s"]),
+            ]
+        done = [r for (name, _), r in complete.items() if name == run]
+        row.append(
+            "; ".join(f"{results.format_seconds(r['train_seconds'])} ({r['device']})" for r in done)
+            or "sin medir"
+        )
+        lines.append("| " + " | ".join(row) + " |")
+    augmentation_rows = []
+    for report in reports:
+        for row in report["augmentation"]:
+            augmentation_rows.append(
+                f"| {report['backend']}, {report['device']} | {row['batch_size']} | "
+                f"{row['image_data_generator_img_s']:,} | {row['build_augmentation_img_s']:,} | "
+                f"{row['ratio']:.1f}× |".replace(",", ".")
+            )
+    return "\n".join(
+        [
+            *lines,
+            "",
+            "Aumento de datos alimentando un `fit` (imágenes/s):",
+            "",
+            "| dónde | lote | `ImageDataGenerator` | `build_augmentation()` | mejora |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *augmentation_rows,
+        ]
+    )
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--rapido", action="store_true", help="una pasada corta, solo para comprobar que funciona"
+    )
+    parser.add_argument("--salida", type=Path, default=Path(__file__).parent / "resultados")
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="no mide: escribe en README.md la tabla de los JSON ya guardados",
+    )
+    args = parser.parse_args(argv)
+    if args.readme:
+        table = readme_table(args.salida, config.project_root() / "results")
+        results.replace_section(config.project_root() / "README.md", "rendimiento", table)
+        print(table)
+        return {}
+    quick = args.rapido
+    repeats = 1 if quick else 3
+
+    report = {
+        "backend": keras.config.backend(),
+        "device": results.device_name(),
+        "versions": results.library_versions(),
+        "cpu_count": os.cpu_count(),
+        "quick": quick,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    print(f"Backend {report['backend']} en {report['device']}; {report['versions']}")
+
+    images = np.random.default_rng(0).random((512 if quick else 4096, 32, 32, 3), dtype=np.float32)
+    report["augmentation"] = [augmentation_rates(images, batch, repeats) for batch in (32, 512)]
+    print("\na) Aumento de datos (imágenes/s)")
+    print(f"{'lote':>6}  {'ImageDataGenerator':>18}  {'build_augmentation':>18}  {'veces más rápido':>16}")
+    for row in report["augmentation"]:
+        print(
+            f"{row['batch_size']:>6}  {row['image_data_generator_img_s']:>18,}  "
+            f"{row['build_augmentation_img_s']:>18,}  {row['ratio']:>16.1f}"
+        )
+
+    counts = {1: 8192, 2: 4096, 3: 4096, 4: 4096, 5: 1024, 6: 1024}
+    report["training"] = []
+    print("\nb) Entrenamiento con el lote del informe")
+    print(f"{'paso':>4}  {'parámetros':>10}  {'lote':>4}  {'imágenes/s':>10}  {'época de 45.000':>16}")
+    for step in range(1, 7):
+        batch = config.SEED_RUNS["06_final" if step == 6 else f"{step:02d}"].batch_size
+        row = training_rate(step, batch, 256 if quick else counts[step])
+        report["training"].append(row)
+        print(
+            f"{step:>4}  {config.thousands(row['params']):>10}  {batch:>4}  {row['train_img_s']:>10,.0f}  "
+            f"{results.format_seconds(row['epoch_45000_s']):>16}"
+        )
+
+    with tempfile.TemporaryDirectory() as scratch:
+        report["helper_vs_fit"] = helper_versus_fit(
+            2, 1024 if quick else 8192, 2 if quick else 3, Path(scratch)
+        )
+    row = report["helper_vs_fit"]
+    print("\nc) training.train frente a model.fit (paso 2)")
+    print(
+        f"   model.fit: {row['model_fit_s']:.2f} s   training.train: {row['training_train_s']:.2f} s   ratio {row['ratio']:.3f}"
+    )
+
+    args.salida.mkdir(parents=True, exist_ok=True)
+    device = re.sub(r"[^a-z0-9]+", "-", report["device"].lower()).strip("-")
+    target = args.salida / f"{report['backend']}-{device}{'-rapido' if quick else ''}.json"
+    target.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"\nGuardado en {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target.name}"
+    )
+    return report
+
+
+if __name__ == "__main__":
+    main()

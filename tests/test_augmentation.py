@@ -1,0 +1,113 @@
+"""El aumento de datos hace lo que hacía el informe: los mismos rangos, nada más."""
+
+import keras
+import numpy as np
+import pytest
+
+from cifar_lib.augmentation import (
+    SEED_SETTINGS,
+    SeedAugmentation,
+    build_augmentation,
+    legacy_image_data_generator,
+)
+
+
+@pytest.fixture(scope="module")
+def sampled():
+    """Parámetros de 20.000 transformaciones al azar."""
+    parameters = build_augmentation(seed=0).sample_parameters(20_000)
+    return {name: keras.ops.convert_to_numpy(value) for name, value in parameters.items()}
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [
+        ("rotation", -20, 20),
+        ("shift_x", -0.2, 0.2),
+        ("shift_y", -0.2, 0.2),
+        ("zoom_x", 0.8, 1.2),
+        ("zoom_y", 0.8, 1.2),
+    ],
+)
+def test_sampled_transforms_cover_the_reports_ranges_and_nothing_beyond(sampled, name, low, high):
+    values = sampled[name]
+    assert values.min() >= low and values.max() <= high
+    margin = 0.02 * (high - low)
+    assert values.min() < low + margin and values.max() > high - margin
+
+
+def test_half_of_the_images_are_flipped(sampled):
+    assert set(np.unique(sampled["flip"])) == {0.0, 1.0}
+    assert 0.47 < sampled["flip"].mean() < 0.53
+
+
+def test_zoom_is_sampled_independently_per_axis_like_image_data_generator(sampled):
+    assert abs(np.corrcoef(sampled["zoom_x"], sampled["zoom_y"])[0, 1]) < 0.05
+
+
+def _transform(images, **parameters):
+    base = {"rotation": 0.0, "shift_x": 0.0, "shift_y": 0.0, "zoom_x": 1.0, "zoom_y": 1.0, "flip": 0.0}
+    base.update(parameters)
+    batch = {k: keras.ops.convert_to_tensor(np.full(len(images), v, "float32")) for k, v in base.items()}
+    matrices = SeedAugmentation.affine_matrices(batch, 32, 32)
+    transformed = keras.ops.image.affine_transform(
+        images, matrices, interpolation="bilinear", fill_mode="nearest"
+    )
+    return keras.ops.convert_to_numpy(transformed)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).random((4, 32, 32, 3)).astype("float32")
+
+
+def test_identity_parameters_leave_the_image_unchanged(images):
+    np.testing.assert_allclose(_transform(images), images, atol=1e-5)
+
+
+def test_flip_mirrors_left_to_right(images):
+    np.testing.assert_allclose(_transform(images, flip=1.0), images[:, :, ::-1], atol=1e-5)
+
+
+def test_shift_moves_pixels_and_fills_with_the_nearest_edge(images):
+    shifted = _transform(images, shift_x=4 / 32)
+    # Desplazar 4 píxeles: la columna j de la salida es la j+4 de la entrada (o el borde, repetido).
+    np.testing.assert_allclose(shifted[:, :, :28], images[:, :, 4:], atol=1e-5)
+    np.testing.assert_allclose(shifted[:, :, 28:], np.repeat(images[:, :, 31:], 4, axis=2), atol=1e-5)
+
+
+def test_rotation_by_ninety_degrees_turns_the_image(images):
+    turned = _transform(images, rotation=90.0)
+    assert np.allclose(turned, np.rot90(images, k=1, axes=(1, 2)), atol=1e-4) or np.allclose(
+        turned, np.rot90(images, k=-1, axes=(1, 2)), atol=1e-4
+    )
+
+
+def test_training_batches_keep_shape_dtype_and_range(images):
+    layer = build_augmentation(seed=1)
+    augmented = keras.ops.convert_to_numpy(layer(images, training=True))
+    assert augmented.shape == images.shape and augmented.dtype == np.float32
+    assert augmented.min() >= 0.0 and augmented.max() <= 1.0
+    assert not np.allclose(augmented, images)
+
+
+def test_does_nothing_when_predicting(images):
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(build_augmentation()(images, training=False)), images
+    )
+
+
+def test_the_legacy_generator_uses_the_same_settings():
+    generator = legacy_image_data_generator()
+    assert generator.rotation_range == SEED_SETTINGS["rotation_range"] == 20
+    assert generator.width_shift_range == generator.height_shift_range == 0.2
+    assert list(generator.zoom_range) == [0.8, 1.2]
+    assert generator.horizontal_flip and generator.fill_mode == "nearest"
+
+
+def test_layer_survives_saving_and_loading(tmp_path):
+    model = keras.Sequential([keras.Input((32, 32, 3)), build_augmentation(seed=3), keras.layers.Flatten()])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.layers[0], SeedAugmentation)
+    assert loaded.layers[0].get_config()["rotation"] == 20

@@ -1,0 +1,74 @@
+"""La línea de órdenes habla español y falla con claridad."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from cifar_lib import cli, models, training
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "cifar_lib", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_help_is_in_spanish():
+    finished = run_cli("--help")
+    assert finished.returncode == 0
+    for word in ("ejecutar", "resumen", "predecir", "órdenes"):
+        assert word in finished.stdout
+
+
+def test_summary_reads_a_results_folder(tmp_path, capsys):
+    record = {
+        "run": "02", "step": 2, "profile": "rapido", "params": 127_130, "epochs_run": 2, "test_accuracy": 0.4,
+        "train_seconds": 3.0, "backend": "jax", "device": "CPU", "data_source": "x", "data_sha256": "0",
+        "created": "2026-01-01",
+    }  # fmt: skip
+    (tmp_path / "02.json").write_text(json.dumps(record))
+    assert cli.main(["resumen", "--resultados", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "127.130" in out and "40.00 %" in out and "66.47 %" in out
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    model = models.build_model(1)
+    training.compile_model(model)
+    return training.save_model(model, tmp_path_factory.mktemp("modelo") / "final.keras")
+
+
+def test_predict_prints_three_spanish_classes_for_png_and_jpeg(tmp_path, saved_model, capsys):
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(tmp_path / "rojo.png")
+    Image.new("RGB", (120, 60), (30, 30, 200)).save(tmp_path / "azul.jpg")
+    assert (
+        cli.main(
+            ["predecir", str(tmp_path / "rojo.png"), str(tmp_path / "azul.jpg"), "--modelo", str(saved_model)]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "rojo.png:" in out and "azul.jpg:" in out
+    assert out.count("%") == 6
+    assert "120×60" in out and "deformado" in out
+
+
+def test_predict_without_a_model_says_how_to_get_one(tmp_path, capsys):
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    assert cli.main(["predecir", str(tmp_path / "a.png"), "--modelo", str(tmp_path / "no.keras")]) == 1
+    assert "ejecuta el cuaderno 06" in capsys.readouterr().err.lower()
+
+
+def test_predict_refuses_an_unreadable_file(tmp_path, saved_model, capsys):
+    (tmp_path / "falso.jpg").write_text("texto")
+    assert cli.main(["predecir", str(tmp_path / "falso.jpg"), "--modelo", str(saved_model)]) == 1
+    assert "falso.jpg no es una imagen" in capsys.readouterr().err
+
+
+def test_bad_step_in_the_runner_is_reported(capsys):
+    assert cli.main(["ejecutar", "9", "--perfil", "prueba"]) == 1
+    assert "No hay cuadernos para los pasos [9]" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Perfiles y validación de parámetros: los valores malos se paran con un mensaje en español."""
+
+import pytest
+
+from cifar_lib import config
+from cifar_lib.config import ConfigError, resolve_run
+
+
+def test_complete_profile_uses_the_reports_hyperparameters():
+    for run, epochs, batch in [
+        ("01", 20, 512),
+        ("05", 20, 512),
+        ("06_20_epocas", 20, 32),
+        ("06_final", 100, 32),
+    ]:
+        chosen = resolve_run(run, profile="completo")
+        assert (chosen.epochs, chosen.batch_size) == (epochs, batch)
+        assert chosen.train_samples is chosen.val_samples is chosen.test_samples is None
+
+
+def test_quick_profile_is_small_but_keeps_the_batch_size():
+    chosen = resolve_run("06_final", profile="rapido")
+    assert chosen.epochs <= 2 and chosen.train_samples <= 5_000
+    assert chosen.batch_size == 32
+
+
+def test_profile_comes_from_the_environment_when_not_given(monkeypatch):
+    monkeypatch.setenv("CIFAR_PERFIL", "rapido")
+    assert resolve_run("01").profile == "rapido"
+    assert resolve_run("01", profile="completo").profile == "completo"
+
+
+def test_explicit_values_override_the_profile():
+    chosen = resolve_run("03", profile="rapido", epochs=7, batch_size=64, train_samples=123)
+    assert (chosen.epochs, chosen.batch_size, chosen.train_samples) == (7, 64, 123)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "3", 2.5, True])
+def test_bad_epochs_name_the_parameter(bad):
+    with pytest.raises(ConfigError, match="EPOCHS"):
+        resolve_run("01", epochs=bad)
+
+
+def test_unknown_profile_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="«completo», «rapido», «prueba»"):
+        resolve_run("01", profile="rapidisimo")
+
+
+def test_unknown_run_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="06_final"):
+        resolve_run("07")
+
+
+def test_more_samples_than_cifar_has_is_refused():
+    with pytest.raises(ConfigError, match="TRAIN_SAMPLES.*45000"):
+        resolve_run("01", train_samples=50_000)
+    with pytest.raises(ConfigError, match="TEST_SAMPLES"):
+        resolve_run("01", test_samples=10_001)
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, "0.1", None])
+def test_fractions_must_lie_in_zero_one(bad):
+    with pytest.raises(ConfigError, match=r"\(0, 1\]|número"):
+        config.check_fraction("val_fraction", bad)
+
+
+def test_outputs_go_where_cifar_salidas_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("CIFAR_SALIDAS", str(tmp_path))
+    chosen = resolve_run("02")
+    assert chosen.results_dir == tmp_path / "results"
+    assert chosen.figures_dir == tmp_path / "figures"
+
+
+def test_description_reads_in_spanish():
+    assert "1 época," in resolve_run("01", epochs=1).describe()
+    assert "20 épocas" in resolve_run("01", profile="completo").describe()

@@ -1,0 +1,252 @@
+"""Leer CIFAR-10 de cualquiera de sus formatos, dividirlo y escalarlo; y fallar con claridad."""
+
+import os
+import pickle
+import tarfile
+import urllib.request
+
+import numpy as np
+import pytest
+
+from cifar_lib import data
+from cifar_lib.data import CLASS_NAMES_ES, DataError, load_cifar10
+from tests.conftest import make_tar, official_batch, tar_with, write_image_folder, write_official_folder
+
+
+def test_spanish_and_english_class_names_follow_the_label_order():
+    assert CLASS_NAMES_ES == (
+        "avión", "automóvil", "pájaro", "gato", "ciervo", "perro", "rana", "caballo", "barco", "camión",
+    )  # fmt: skip
+    assert data.CLASS_NAMES_EN[3] == "cat" and data.CLASS_NAMES_EN[9] == "truck"
+
+
+@pytest.mark.parametrize("source", ["official_archive", "official_folder", "image_folder", "image_archive"])
+def test_every_format_gives_the_same_split_scaled_arrays(source, request):
+    cifar = load_cifar10(request.getfixturevalue(source))
+    assert cifar.x_train.shape == (450, 32, 32, 3)
+    assert cifar.x_val.shape == (50, 32, 32, 3)
+    assert cifar.x_test.shape == (200, 32, 32, 3)
+    for x, y in ((cifar.x_train, cifar.y_train), (cifar.x_val, cifar.y_val), (cifar.x_test, cifar.y_test)):
+        assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
+        assert y.dtype.kind in "iu" and set(np.unique(y)) == set(range(10))
+    # Validación estratificada: el 10 % de cada clase.
+    assert np.bincount(cifar.y_val).tolist() == [5] * 10
+
+
+def test_official_pixels_and_labels_arrive_unchanged(official_archive, train_arrays, test_arrays):
+    cifar = load_cifar10(official_archive)
+    np.testing.assert_array_equal(np.round(cifar.x_test * 255).astype(np.uint8), test_arrays[0])
+    np.testing.assert_array_equal(cifar.y_test, test_arrays[1])
+
+
+def test_png_folder_is_lossless_and_matches_the_official_format(official_archive, image_folder):
+    official, folder = load_cifar10(official_archive), load_cifar10(image_folder)
+    # Mismas imágenes de entrenamiento (PNG sin pérdida) y misma división, venga de donde venga.
+    np.testing.assert_array_equal(official.x_train, folder.x_train)
+    np.testing.assert_array_equal(official.y_val, folder.y_val)
+
+
+def test_split_is_the_same_every_time(official_archive):
+    first, second = load_cifar10(official_archive), load_cifar10(official_archive)
+    np.testing.assert_array_equal(first.x_val, second.x_val)
+
+
+def test_full_size_split_is_45000_and_5000_stratified():
+    labels = np.repeat(np.arange(10), 5000)
+    train, val = data.split_indices(labels, 0.1)
+    assert (len(train), len(val)) == (45_000, 5_000)
+    assert np.bincount(labels[val]).tolist() == [500] * 10
+    assert not set(train) & set(val)
+
+
+def test_sample_sizes_take_a_subset_and_refuse_too_many(official_archive):
+    cifar = load_cifar10(official_archive, train_samples=100, val_samples=20, test_samples=30)
+    assert (len(cifar.y_train), len(cifar.y_val), len(cifar.y_test)) == (100, 20, 30)
+    with pytest.raises(DataError, match="TRAIN_SAMPLES.*450"):
+        load_cifar10(official_archive, train_samples=451)
+
+
+def test_environment_variable_names_the_copy(monkeypatch, official_archive):
+    monkeypatch.setenv("CIFAR10_PATH", str(official_archive))
+    cifar = load_cifar10()
+    assert cifar.source.startswith("cifar-10-python.tar.gz")
+    assert str(official_archive.parent) not in cifar.source  # nunca una ruta absoluta
+
+
+def test_second_load_reads_the_cache_instead_of_decoding(monkeypatch, image_archive):
+    first = load_cifar10(image_archive)
+    monkeypatch.setattr(data, "_image_folder", lambda path: pytest.fail("volvió a decodificar"))
+    second = load_cifar10(image_archive)
+    np.testing.assert_array_equal(first.x_train, second.x_train)
+    assert first.sha256 == second.sha256 == data.fingerprint(image_archive)
+
+
+def test_damaged_cache_is_rebuilt(image_archive, tmp_path):
+    load_cifar10(image_archive)
+    (cached,) = (tmp_path / "cache").glob("*.npz")
+    cached.write_bytes(b"no es un npz")
+    assert load_cifar10(image_archive).x_train.shape == (450, 32, 32, 3)
+
+
+def test_no_copy_and_no_network_explains_what_to_do(monkeypatch, tmp_path):
+    # Un puerto cerrado de esta máquina: la conexión se rechaza al momento, como sin red.
+    monkeypatch.setattr(data, "OFFICIAL_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")
+    with pytest.raises(DataError) as error:
+        load_cifar10()
+    message = str(error.value)
+    assert "CIFAR10_PATH" in message and "cifar-10-python.tar.gz" in message and "Descarga" in message
+    assert not list((tmp_path / "cache").glob("*.part"))
+
+
+def test_download_with_wrong_checksum_leaves_nothing(monkeypatch, tmp_path, official_archive):
+    url = official_archive.as_uri()
+    with pytest.raises(DataError, match="sha256"):
+        data.download_official(tmp_path / "descargas", url=url)
+    assert list((tmp_path / "descargas").iterdir()) == []
+
+
+def test_verified_download_is_kept_and_reused(monkeypatch, tmp_path, official_archive):
+    monkeypatch.setattr(data, "OFFICIAL_SHA256", data.fingerprint(official_archive))
+    target = data.download_official(tmp_path / "descargas", url=official_archive.as_uri())
+    assert target.read_bytes() == official_archive.read_bytes()
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("descargó otra vez"))
+    assert data.download_official(tmp_path / "descargas") == target
+
+
+# ------------------------------------------------------------------ datos dañados
+
+
+def test_missing_path_is_named(tmp_path):
+    with pytest.raises(DataError, match="No existe .*no_existe.tar.gz"):
+        load_cifar10(tmp_path / "no_existe.tar.gz")
+
+
+def test_truncated_archive(tmp_path, official_archive):
+    truncated = tmp_path / "cifar-10-python.tar.gz"
+    truncated.write_bytes(official_archive.read_bytes()[:2000])
+    with pytest.raises(DataError, match="cifar-10-python.tar.gz.*(dañado|incompleto)"):
+        load_cifar10(truncated)
+
+
+def test_missing_batch_is_named(tmp_path, official_folder):
+    copy = tmp_path / "cifar-10-batches-py"
+    copy.mkdir()
+    for item in official_folder.iterdir():
+        if item.name != "data_batch_3":
+            (copy / item.name).write_bytes(item.read_bytes())
+    with pytest.raises(DataError, match="data_batch_3"):
+        load_cifar10(make_tar(copy, tmp_path / "incompleto.tar.gz"))
+
+
+def test_wrong_shape_is_refused(tmp_path, train_arrays, test_arrays):
+    bad = pickle.dumps({b"data": np.zeros((4, 100), np.uint8), b"labels": [0, 1, 2, 3]})
+    folder = write_official_folder(
+        tmp_path / "cifar-10-batches-py", train_arrays, test_arrays, {"test_batch": bad}
+    )
+    with pytest.raises(DataError, match=r"test_batch.*\(4, 100\)"):
+        load_cifar10(folder)
+
+
+def test_labels_outside_zero_to_nine_are_refused(tmp_path, train_arrays, test_arrays):
+    images, labels = test_arrays
+    bad = official_batch(images, labels.astype(int) + 5)
+    folder = write_official_folder(
+        tmp_path / "cifar-10-batches-py", train_arrays, test_arrays, {"test_batch": bad}
+    )
+    with pytest.raises(DataError, match="fuera de 0–9"):
+        load_cifar10(folder)
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch HACKED",))
+
+
+def test_a_crafted_pickle_never_runs_code(tmp_path, train_arrays, test_arrays, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    evil = pickle.dumps({b"data": _Exploit(), b"labels": []})
+    folder = write_official_folder(
+        tmp_path / "cifar-10-batches-py", train_arrays, test_arrays, {"data_batch_1": evil}
+    )
+    with pytest.raises(DataError, match="data_batch_1 no es un lote válido.*no permitido"):
+        load_cifar10(folder)
+    assert not (tmp_path / "HACKED").exists()
+
+
+def test_unreadable_image_is_named(tmp_path, train_arrays, test_arrays):
+    root = write_image_folder(tmp_path / "imagenes", train_arrays, test_arrays)
+    (root / "train" / "cat" / "0007.png").write_bytes(b"esto no es una imagen")
+    with pytest.raises(DataError, match=r"train/cat/0007.png no es una imagen legible"):
+        load_cifar10(root)
+
+
+def test_wrong_size_image_is_named(tmp_path, train_arrays, test_arrays):
+    from PIL import Image
+
+    root = write_image_folder(tmp_path / "imagenes", train_arrays, test_arrays)
+    Image.new("RGB", (64, 48)).save(root / "test" / "dog" / "0001.jpg")
+    with pytest.raises(DataError, match=r"dog/0001.jpg mide 64×48"):
+        load_cifar10(root)
+
+
+def test_empty_class_folder_is_named(tmp_path, train_arrays, test_arrays):
+    root = write_image_folder(tmp_path / "imagenes", train_arrays, test_arrays)
+    for image in (root / "train" / "frog").iterdir():
+        image.unlink()
+    with pytest.raises(DataError, match="train/frog/ falta o no tiene imágenes"):
+        load_cifar10(root)
+
+
+@pytest.mark.parametrize(
+    ("members", "links"),
+    [
+        ({"../fuera/train/cat/0.png": b"x"}, None),
+        ({"/etc/train/cat/0.png": b"x"}, None),
+        ({"datos/train/cat/0.png": b"x"}, {"datos/train/dog": "/etc"}),
+        ({"datos/train/cat/0.png": b"x"}, {"datos/train/dog": "../../.."}),
+    ],
+)
+def test_archive_entries_that_leave_their_folder_are_refused(tmp_path, members, links):
+    archive = tar_with(members, tmp_path / "malicioso.tar.gz", links)
+    with pytest.raises(DataError, match="entrada peligrosa"):
+        load_cifar10(archive)
+    assert not (tmp_path / "fuera").exists()
+
+
+def test_folder_that_is_not_cifar(tmp_path):
+    (tmp_path / "otra_cosa").mkdir()
+    with pytest.raises(DataError, match="no parece CIFAR-10"):
+        load_cifar10(tmp_path / "otra_cosa")
+
+
+def test_archive_that_is_not_cifar(tmp_path):
+    archive = tar_with({"leeme.txt": b"hola"}, tmp_path / "otra.tar.gz")
+    with pytest.raises(DataError, match="no contiene CIFAR-10"):
+        load_cifar10(archive)
+
+
+def test_atomic_writer_leaves_nothing_when_writing_fails(tmp_path):
+    target = tmp_path / "resultado.json"
+    with pytest.raises(RuntimeError), data.atomic_writer(target, "w") as handle:
+        handle.write("{ medio")
+        raise RuntimeError("corte")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tar_members_are_read_without_extracting(tmp_path, image_archive):
+    before = set(tmp_path.iterdir())
+    load_cifar10(image_archive)
+    assert {p.name for p in set(tmp_path.iterdir()) - before} <= {"cache"}
+    with tarfile.open(image_archive) as archive:
+        assert any(m.name.endswith(".png") for m in archive)
+
+
+@pytest.mark.real_data
+def test_the_real_copy_splits_45000_5000_10000(real_copy):
+    cifar = load_cifar10(real_copy)
+    assert cifar.x_train.shape == (45_000, 32, 32, 3)
+    assert cifar.x_val.shape == (5_000, 32, 32, 3)
+    assert cifar.x_test.shape == (10_000, 32, 32, 3)
+    for labels in (cifar.y_train, cifar.y_val, cifar.y_test):
+        assert len(np.unique(labels)) == 10
+    assert np.bincount(cifar.y_test).tolist() == [1_000] * 10

@@ -1,0 +1,103 @@
+"""Los seis cuadernos se ejecutan sin interfaz, sus salidas deterministas coinciden y los errores se ven."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cifar_lib import runner
+from cifar_lib.config import SEED_RUNS, project_root
+
+pytestmark = pytest.mark.slow
+NOTEBOOKS = project_root() / "notebooks"
+
+
+def test_every_notebook_has_the_course_sections():
+    names = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
+    assert [name[:3] for name in names] == ["01_", "02_", "03_", "04_", "05_", "06_"]
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        cells = nbformat.read(path, as_version=4).cells
+        markdown = [cell.source for cell in cells if cell.cell_type == "markdown"]
+        headings = [line for text in markdown for line in text.splitlines() if line.startswith("## ")]
+        assert headings[0] == "## Un poco de teoría", path.name
+        assert "## Idea y conclusión" in headings and headings[-1] == "## Prueba tú", path.name
+        parameters = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
+        assert len(parameters) == 1 and "PROFILE = None" in parameters[0].source, path.name
+        assert "Procedencia" in json.dumps([cell.get("outputs", []) for cell in cells]), path.name
+
+
+def _outputs_text(path: Path) -> str:
+    return json.dumps([cell.get("outputs", []) for cell in nbformat.read(path, as_version=4).cells])
+
+
+def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path, monkeypatch):
+    monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
+    executed = runner.run_notebooks(profile="prueba", output_dir=tmp_path)
+    assert [path.name[:2] for path in executed] == ["01", "02", "03", "04", "05", "06"]
+    saved = sorted(path.stem for path in (tmp_path / "results").glob("*.json"))
+    assert saved == sorted(SEED_RUNS)
+    assert (tmp_path / "models" / "final.keras").exists()
+    assert (tmp_path / "figures" / "06_confusion.png").exists()
+    for path in executed:
+        notebook = nbformat.read(path, as_version=4)
+        assert "papermill" not in notebook.metadata
+        text = _outputs_text(path)
+        assert '"output_type": "error"' not in text
+        assert str(tmp_path) not in text and str(image_archive.parent) not in text
+        assert "Procedencia: perfil prueba" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("EPOCHS", -1, "EPOCHS debe ser 1 o mayor"),
+        ("BATCH_SIZE", "muchas", "BATCH_SIZE debe ser un número entero"),
+        ("TRAIN_SAMPLES", 1_000_000, "TRAIN_SAMPLES vale 1000000"),
+        ("PROFILE", "turbo", "Perfil desconocido"),
+    ],
+)
+def test_a_bad_parameter_stops_before_any_data_is_loaded(
+    image_archive, tmp_path, monkeypatch, name, value, message
+):
+    monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
+    with pytest.raises(runner.NotebookFailure) as failure:
+        runner.run_notebooks([1], profile="prueba", output_dir=tmp_path, parameters={name: value})
+    assert failure.value.notebook == "01_modelo_basico.ipynb"
+    assert "ConfigError" in failure.value.error and message in failure.value.error
+    assert "Datos:" not in _outputs_text(tmp_path / "notebooks" / "01_modelo_basico.ipynb")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_nbval_finds_the_committed_deterministic_outputs(image_archive, tmp_path):
+    environment = {
+        **os.environ,
+        "CIFAR_PERFIL": "prueba",
+        "CIFAR10_PATH": str(image_archive),
+        "CIFAR_SALIDAS": str(tmp_path / "salidas"),
+        "MPLBACKEND": "Agg",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", str(NOTEBOOKS)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:]
+    assert " passed" in finished.stdout
+
+
+@pytest.mark.real_data
+def test_quick_profile_runs_the_course_on_the_real_copy(real_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("CIFAR10_PATH", str(real_copy))
+    runner.run_notebooks(profile="rapido", output_dir=tmp_path)
+    records = [json.loads(path.read_text()) for path in (tmp_path / "results").glob("*.json")]
+    assert sorted(r["run"] for r in records) == sorted(SEED_RUNS)
+    for record in records:
+        assert record["profile"] == "rapido" and record["test_samples"] == 1_000
+        assert record["data_source"].startswith(real_copy.name)
+        assert 0.0 <= record["test_accuracy"] <= 1.0

@@ -1,0 +1,105 @@
+"""Resultados guardados, tabla resumen frente al informe y gráficas sin pantalla."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cifar_lib import plots, results
+
+
+def _record(run, step, accuracy, **extra):
+    record = {
+        "run": run, "step": step, "title": "t", "profile": "completo", "params": 98_993, "epochs_run": 20,
+        "test_accuracy": accuracy, "train_seconds": 75.4, "backend": "tensorflow", "device": "CPU",
+        "data_source": "cifar10-jpeg.tar.gz", "data_sha256": "0" * 64, "created": "2026-01-01T00:00:00+00:00",
+    }  # fmt: skip
+    record.update(extra)
+    return record
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for record in (_record("06_final", 6, 0.9), _record("01", 1, 0.4799)):
+        (folder / f"{record['run']}.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_runs_come_back_in_course_order(results_dir):
+    assert [r["run"] for r in results.load_runs(results_dir)] == ["01", "06_final"]
+
+
+def test_summary_puts_the_reports_accuracy_beside_ours(results_dir):
+    table = results.summary_table(results_dir)
+    lines = table.splitlines()
+    assert "precisión test" in lines[0] and "informe" in lines[0]
+    assert "47.99 %" in lines[2] and "48.17 %" in lines[2] and "1 min 15 s" in lines[2]
+    assert "90.00 %" in lines[3] and "90.12 %" in lines[3]
+    assert results.markdown_table(results_dir).startswith("| ejecución |")
+
+
+def test_a_foreign_json_is_rejected_by_name(results_dir):
+    (results_dir / "otro.json").write_text(json.dumps({"run": "x"}))
+    with pytest.raises(ValueError, match="otro.json.*faltan"):
+        results.load_runs(results_dir)
+
+
+def test_empty_results_say_what_to_do(tmp_path):
+    assert "ejecuta los cuadernos" in results.summary_table(tmp_path)
+
+
+def test_per_class_accuracy_and_confusion_counts():
+    truth, predicted = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0])
+    counts = results.confusion_counts(truth, predicted, 3)
+    assert counts.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    assert results.per_class_accuracy(truth, predicted, 3).tolist() == [0.5, 1.0, 0.0]
+
+
+def _is_png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_plot_returns_its_figure_and_saves_a_png(tmp_path):
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((6, 32, 32, 3)).astype("float32"), np.arange(6)
+    probabilities = rng.dirichlet(np.ones(10), size=6)
+    history = {
+        "loss": [2.0, 1.5],
+        "val_loss": [2.1, 1.7],
+        "accuracy": [0.3, 0.5],
+        "val_accuracy": [0.28, 0.45],
+    }
+    figures = {
+        "curvas.png": plots.learning_curves(history, save_to=tmp_path / "curvas.png"),
+        "cuadricula.png": plots.image_grid(images, labels, save_to=tmp_path / "cuadricula.png"),
+        "predicciones.png": plots.predictions(
+            images, probabilities, labels, save_to=tmp_path / "predicciones.png"
+        ),
+        "confusion.png": plots.confusion_matrix(
+            labels, probabilities.argmax(1), save_to=tmp_path / "confusion.png"
+        ),
+    }
+    for name, figure in figures.items():
+        assert _is_png(tmp_path / name)
+        assert figure.axes
+
+
+def test_plot_labels_are_in_spanish():
+    history = {"loss": [1.0], "val_loss": [1.1], "accuracy": [0.5], "val_accuracy": [0.4]}
+    figure = plots.learning_curves(history)
+    titles = {axis.get_title() for axis in figure.axes}
+    assert titles == {"Pérdida", "Precisión"}
+    assert {axis.get_xlabel() for axis in figure.axes} == {"época"}
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["entrenamiento", "validación"]
+
+
+def test_readme_sections_are_replaced_between_their_marks(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("antes\n<!-- tabla:inicio -->\nvieja\n<!-- tabla:fin -->\ndespués\n")
+    results.replace_section(readme, "tabla", "| nueva |")
+    assert readme.read_text() == "antes\n<!-- tabla:inicio -->\n| nueva |\n<!-- tabla:fin -->\ndespués\n"
+    with pytest.raises(ValueError, match="marcas"):
+        results.replace_section(readme, "otra", "x")

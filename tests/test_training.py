@@ -1,0 +1,107 @@
+"""Entrenar deja resultados completos; la misma semilla repite; un entrenamiento matado se reanuda."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from cifar_lib import config, data, models, results, training
+
+
+@pytest.fixture
+def tiny(official_archive):
+    run_config = config.resolve_run("02", profile="prueba", epochs=2, train_samples=200, test_samples=100)
+    cifar = data.load_cifar10(official_archive, train_samples=200, val_samples=50, test_samples=100)
+    return run_config, cifar
+
+
+def _train_once(run_config, cifar):
+    model = models.build_model(run_config.step)
+    run = training.train(model, cifar, run_config, verbose=0)
+    return model, run, training.evaluate(model, cifar)
+
+
+def test_short_training_writes_a_complete_results_file(tiny):
+    run_config, cifar = tiny
+    model, run, accuracy = _train_once(run_config, cifar)
+    path = results.save_run(run_config, cifar, model, run, accuracy)
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert path == run_config.results_dir / "02.json"
+    assert set(results.REQUIRED_KEYS) <= set(record)
+    assert record["params"] == 127_130 and record["step"] == 2 and record["profile"] == "prueba"
+    assert record["epochs_run"] == len(record["history"]["val_accuracy"]) == 2
+    assert 0.0 <= record["test_accuracy"] <= 1.0 and record["train_seconds"] > 0
+    assert record["data_source"].startswith("cifar-10-python.tar.gz")
+    assert record["data_sha256"] == cifar.sha256 and len(cifar.sha256) == 64
+    assert record["backend"] in {"tensorflow", "jax", "torch"} and record["device"]
+    assert not run_config.checkpoint_dir.exists()  # nada que reanudar tras terminar
+
+
+def test_same_seed_same_metrics_on_the_cpu(tiny):
+    run_config, cifar = tiny
+    first, second = _train_once(run_config, cifar)[1:], _train_once(run_config, cifar)[1:]
+    assert first[0].history == second[0].history
+    assert first[1] == second[1]
+
+
+def test_model_keeps_the_best_validation_weights(tiny):
+    run_config, cifar = tiny
+    model, run, _ = _train_once(run_config, cifar)
+    best = max(run.history["val_accuracy"])
+    assert run.best_epoch == run.history["val_accuracy"].index(best) + 1
+    scores = model.evaluate(cifar.x_val, training.one_hot(cifar.y_val), verbose=0, return_dict=True)
+    assert scores["accuracy"] == pytest.approx(best, abs=1e-6)
+
+
+def test_saved_model_loads_and_predicts_the_same(tiny, tmp_path):
+    run_config, cifar = tiny
+    model, _, _ = _train_once(run_config, cifar)
+    path = training.save_model(model, tmp_path / "modelo.keras")
+    import keras
+
+    loaded = keras.saving.load_model(path)
+    expected = training.predict(model, cifar.x_test[:5])
+    assert training.predict(loaded, cifar.x_test[:5]) == pytest.approx(expected, abs=1e-5)
+
+
+TRAIN_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from cifar_lib import config, data, models, training
+    source, epochs = sys.argv[1], int(sys.argv[2])
+    run_config = config.resolve_run("03", profile="prueba", epochs=epochs)
+    cifar = data.load_cifar10(source, train_samples=400, val_samples=50, test_samples=50)
+    run = training.train(models.build_model(3), cifar, run_config, verbose=0)
+    print(json.dumps({"resumed_from": run.resumed_from_epoch, "epochs_run": run.epochs_run,
+                      "history": run.history}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_killed_training_resumes_from_its_last_epoch(official_archive, tmp_path):
+    script = tmp_path / "entrenar.py"
+    script.write_text(TRAIN_SCRIPT)
+    command = [sys.executable, str(script), str(official_archive), "8"]
+    state = config.resolve_run("03", profile="prueba").checkpoint_dir / "estado.json"
+    victim = subprocess.Popen(command, stdout=subprocess.PIPE, env=os.environ.copy())
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and victim.poll() is None:
+        if state.exists() and json.loads(state.read_text())["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    assert victim.poll() is None, "el entrenamiento terminó antes de poder interrumpirlo"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    interrupted_at = json.loads(state.read_text())["epoch"]
+
+    finished = subprocess.run(command, capture_output=True, text=True, check=True, env=os.environ.copy())
+    outcome = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert 2 <= outcome["resumed_from"] == interrupted_at < 8
+    assert outcome["epochs_run"] == len(outcome["history"]["loss"]) == 8
+    assert not state.exists()
