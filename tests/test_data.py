@@ -250,3 +250,12 @@ def test_the_real_copy_splits_45000_5000_10000(real_copy):
     for labels in (cifar.y_train, cifar.y_val, cifar.y_test):
         assert len(np.unique(labels)) == 10
     assert np.bincount(cifar.y_test).tolist() == [1_000] * 10
+
+
+def test_a_cache_holding_python_objects_is_never_unpickled(image_archive, tmp_path):
+    load_cifar10(image_archive)
+    (cached,) = (tmp_path / "cache").glob("*.npz")
+    np.savez(cached, x_train=np.array([_Exploit()], dtype=object))
+    cifar = load_cifar10(image_archive)  # la caché se descarta y se reconstruye
+    assert cifar.x_train.shape == (450, 32, 32, 3)
+    assert not (tmp_path / "HACKED").exists()
