@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--resultados", type=Path, default=None, help="carpeta de resultados (por defecto results/)"
     )
+    summary.add_argument("--readme", action="store_true", help="escribe además la tabla en README.md")
+    summary.add_argument(
+        "--figuras",
+        action="store_true",
+        help="regenera además figures/comparacion.png a partir de los resultados",
+    )
 
     predict = commands.add_parser("predecir", help="clasifica imágenes con el modelo final")
     predict.add_argument("imagenes", nargs="+", type=Path, metavar="IMAGEN", help="archivos PNG o JPEG")

@@ -72,3 +72,21 @@ def test_predict_refuses_an_unreadable_file(tmp_path, saved_model, capsys):
 def test_bad_step_in_the_runner_is_reported(capsys):
     assert cli.main(["ejecutar", "9", "--perfil", "prueba"]) == 1
     assert "No hay cuadernos para los pasos [9]" in capsys.readouterr().err
+
+
+def test_summary_figures_regenerate_the_comparison(tmp_path, monkeypatch, capsys):
+    from cifar_lib import config
+
+    record = {
+        "run": "01", "step": 1, "profile": "completo", "params": 98_993, "epochs_run": 2, "test_accuracy": 0.45,
+        "train_seconds": 30.0, "backend": "tensorflow", "device": "CPU", "data_source": "x", "data_sha256": "0",
+        "created": "2026-01-01", "history": {"val_accuracy": [0.4, 0.45]},
+    }  # fmt: skip
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "01.json").write_text(json.dumps(record))
+    monkeypatch.setattr(config, "project_root", lambda: tmp_path)
+    monkeypatch.setattr(cli, "project_root", lambda: tmp_path)
+    (tmp_path / "README.md").write_text("<!-- resultados:inicio -->\n<!-- resultados:fin -->\n")
+    assert cli.main(["resumen", "--readme", "--figuras"]) == 0
+    assert (tmp_path / "figures" / "comparacion.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| 01 | 1 |" in (tmp_path / "README.md").read_text()
