@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 from cifar_lib.data import CLASS_NAMES_ES
 from cifar_lib.results import confusion_counts
@@ -41,9 +42,8 @@ def learning_curves(history: dict, title: str = "", save_to=None) -> plt.Figure:
         axis.set_xlabel("época")
         axis.set_ylabel(name.lower())
         axis.legend()
-    if len(epochs) < 12:
-        for axis in (loss_axis, accuracy_axis):
-            axis.set_xticks(epochs)
+    for axis in (loss_axis, accuracy_axis):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title or "Curvas de aprendizaje")
     figure.tight_layout()
     save_figure(figure, save_to)
@@ -209,6 +209,7 @@ def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
     by_time.set_title("Precisión frente a tiempo")
     curves.set_title("Precisión de validación por época")
     curves.set_xlabel("época")
+    curves.xaxis.set_major_locator(MaxNLocator(integer=True))
     curves.set_ylabel("precisión de validación (%)")
     curves.legend(fontsize=8)
     figure.tight_layout()

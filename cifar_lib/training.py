@@ -81,9 +81,10 @@ class ResumableCheckpoint(keras.callbacks.Callback):
       escribe el último, así que si existe, los pesos que nombra están completos.
     """
 
-    def __init__(self, folder: Path, monitor: str = "val_accuracy"):
+    def __init__(self, folder: Path, settings: dict | None = None, monitor: str = "val_accuracy"):
         super().__init__()
         self.folder = Path(folder)
+        self.settings = settings or {}
         self.monitor = monitor
         self.state = self.load_state() or {
             "epoch": 0,
@@ -91,6 +92,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             "best": None,
             "best_epoch": None,
             "seconds": 0.0,
+            "settings": self.settings,
         }
 
     @property
@@ -106,12 +108,14 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         return self.folder / "mejor.weights.h5"
 
     def load_state(self) -> dict | None:
-        """El estado guardado, o ``None`` si no hay nada que reanudar."""
+        """El estado guardado, o ``None`` si no hay nada que reanudar con estos ajustes."""
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return state if self.latest_path.exists() else None
+        if not self.latest_path.exists() or state.get("settings") != self.settings:
+            return None
+        return state
 
     def restore(self, model: keras.Model) -> int:
         """Carga los últimos pesos guardados en ``model``; devuelve la época en que se quedó."""
@@ -155,8 +159,20 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 def seed_callbacks(config: RunConfig) -> tuple[keras.callbacks.EarlyStopping, ResumableCheckpoint]:
     """Los dos callbacks del informe: ``(callback_loss, callback_accuracy)``."""
     callback_loss = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience)
-    callback_accuracy = ResumableCheckpoint(config.checkpoint_dir)
+    callback_accuracy = ResumableCheckpoint(config.checkpoint_dir, resume_settings(config))
     return callback_loss, callback_accuracy
+
+
+def resume_settings(config: RunConfig) -> dict:
+    """Lo que debe coincidir para continuar un entrenamiento interrumpido (las épocas pueden cambiar)."""
+    return {
+        "step": config.step,
+        "batch_size": config.batch_size,
+        "train_samples": config.train_samples,
+        "val_samples": config.val_samples,
+        "seed": config.seed,
+        "data_path": config.data_path,
+    }
 
 
 def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int | str = 2) -> TrainingRun:

@@ -105,3 +105,16 @@ def test_a_killed_training_resumes_from_its_last_epoch(official_archive, tmp_pat
     assert 2 <= outcome["resumed_from"] == interrupted_at < 8
     assert outcome["epochs_run"] == len(outcome["history"]["loss"]) == 8
     assert not state.exists()
+
+
+def test_a_checkpoint_from_other_settings_is_not_resumed(tiny):
+    run_config, cifar = tiny
+    folder = run_config.checkpoint_dir
+    folder.mkdir(parents=True)
+    model = training.compile_model(models.build_model(run_config.step))
+    model.save_weights(folder / "ultimo.weights.h5")
+    other = {**training.resume_settings(run_config), "batch_size": 7}
+    state = {"epoch": 1, "history": {}, "best": None, "best_epoch": None, "seconds": 1.0, "settings": other}
+    (folder / "estado.json").write_text(json.dumps(state))
+    run = training.train(models.build_model(run_config.step), cifar, run_config, verbose=0)
+    assert run.resumed_from_epoch == 0 and run.epochs_run == 2
