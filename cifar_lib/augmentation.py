@@ -48,7 +48,11 @@ class SeedAugmentation(keras.layers.Layer):
     horizontal_flip : bool
         Voltear en horizontal la mitad de las imágenes.
     fill_mode : str
-        Cómo rellenar lo que queda fuera de la imagen (``"nearest"``: repetir el borde).
+        Cómo rellenar lo que queda fuera de la imagen (``"nearest"``: repetir el
+        borde; ``"reflect"``: reflejarla).
+    interpolation : str
+        ``"bilinear"`` (como ``ImageDataGenerator``) o ``"nearest"`` (desplazamientos
+        de píxeles enteros, como un recorte aleatorio).
     seed : int, optional
         Semilla del generador aleatorio de la capa.
     """
@@ -61,6 +65,7 @@ class SeedAugmentation(keras.layers.Layer):
         zoom: float = 0.2,
         horizontal_flip: bool = True,
         fill_mode: str = "nearest",
+        interpolation: str = "bilinear",
         seed: int | None = None,
         **kwargs,
     ):
@@ -72,6 +77,7 @@ class SeedAugmentation(keras.layers.Layer):
         self.zoom = zoom
         self.horizontal_flip = horizontal_flip
         self.fill_mode = fill_mode
+        self.interpolation = interpolation
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -124,7 +130,10 @@ class SeedAugmentation(keras.layers.Layer):
         parameters = self.sample_parameters(shape[0])
         matrices = self.affine_matrices(parameters, images.shape[1], images.shape[2])
         return ops.image.affine_transform(
-            images, ops.cast(matrices, images.dtype), interpolation="bilinear", fill_mode=self.fill_mode
+            images,
+            ops.cast(matrices, images.dtype),
+            interpolation=self.interpolation,
+            fill_mode=self.fill_mode,
         )
 
     def compute_output_shape(self, input_shape):
@@ -139,6 +148,7 @@ class SeedAugmentation(keras.layers.Layer):
             "zoom": self.zoom,
             "horizontal_flip": self.horizontal_flip,
             "fill_mode": self.fill_mode,
+            "interpolation": self.interpolation,
             "seed": self.seed,
         }
 
@@ -153,6 +163,26 @@ def build_augmentation(seed: int | None = None) -> SeedAugmentation:
         horizontal_flip=SEED_SETTINGS["horizontal_flip"],
         fill_mode=SEED_SETTINGS["fill_mode"],
         seed=seed,
+    )
+
+
+def build_crop_and_flip(padding: int = 4, seed: int | None = None) -> SeedAugmentation:
+    """El aumento de las recetas modernas de CIFAR-10: recorte aleatorio con relleno y volteo.
+
+    Equivale a rellenar la imagen con ``padding`` píxeles reflejados en cada
+    borde y recortar al azar un cuadrado de 32×32: un desplazamiento entero de
+    hasta ``padding`` píxeles en cada eje, sin giro ni zoom.
+    """
+    return SeedAugmentation(
+        rotation=0,
+        width_shift=padding / 32,
+        height_shift=padding / 32,
+        zoom=0,
+        horizontal_flip=True,
+        fill_mode="reflect",
+        interpolation="nearest",
+        seed=seed,
+        name="recorte_y_volteo",
     )
 
 

@@ -45,12 +45,13 @@ class SeedRun:
     title: str
     epochs: int
     batch_size: int
-    seed_accuracy: float
+    seed_accuracy: float | None
     seed_accuracy_is_approximate: bool = False
 
 
-#: Las siete ejecuciones del informe original, en orden. Son los hechos que el
-#: curso reproduce: épocas, tamaño de lote y precisión en test publicada.
+#: Las siete ejecuciones del informe original, en orden (son los hechos que el
+#: curso reproduce: épocas, tamaño de lote y precisión en test publicada), y la
+#: del cuaderno 07, que va más allá del informe y no tiene cifra de referencia.
 SEED_RUNS: dict[str, SeedRun] = {
     r.run: r
     for r in [
@@ -61,6 +62,8 @@ SEED_RUNS: dict[str, SeedRun] = {
         SeedRun("05", 5, "Red profunda (estilo VGG)", 20, 512, 0.8255),
         SeedRun("06_20_epocas", 6, "Aumento de datos, 20 épocas", 20, 32, 0.8473),
         SeedRun("06_final", 6, "Aumento de datos, 100 épocas", 100, 32, 0.9012),
+        # Más allá del informe: la misma red con una receta de entrenamiento moderna.
+        SeedRun("07", 7, "Receta moderna (más allá del informe)", 30, 512, None),
     ]
 }
 
@@ -189,7 +192,7 @@ def check_run(run: str) -> SeedRun:
 
 
 def check_step(step: object) -> int:
-    """Comprueba que ``step`` es uno de los pasos del curso (1 a 6)."""
+    """Comprueba que ``step`` es uno de los pasos del curso (1 a 7)."""
     steps = sorted({r.step for r in SEED_RUNS.values()})
     if isinstance(step, bool) or not isinstance(step, int) or step not in steps:
         raise ConfigError(f"Paso desconocido: {step!r}. Los pasos válidos son {steps}.")

@@ -13,6 +13,7 @@ paso   idea                                        parámetros
 4      lo mismo con batch normalization                360.298
 5      red profunda estilo VGG                       3.253.834
 6      la red del paso 5 con aumento de datos        3.253.834
+7      la red del paso 5 con una receta moderna      3.253.834
 =====  ==========================================  ==========
 """
 
@@ -25,7 +26,7 @@ from cifar_lib.config import check_step
 from cifar_lib.data import IMAGE_SHAPE, NUM_CLASSES
 
 #: Parámetros de cada paso según los ``model.summary()`` del informe.
-SEED_PARAMS = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834}
+SEED_PARAMS = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834, 7: 3_253_834}
 
 
 def _conv(filters: int, kernel: int, name: str) -> layers.Conv2D:
@@ -112,6 +113,13 @@ def deep_augmented() -> list[layers.Layer]:
     return [build_augmentation(), *deep()]
 
 
+def deep_modern() -> list[layers.Layer]:
+    """Cuaderno 07: la red del paso 5 tras el recorte aleatorio con relleno y el volteo."""
+    from cifar_lib.augmentation import build_crop_and_flip
+
+    return [build_crop_and_flip(), *deep()]
+
+
 #: Constructor de las capas de cada paso y nombre del modelo.
 BUILDERS = {
     1: (basic, "paso1_basico"),
@@ -120,11 +128,12 @@ BUILDERS = {
     4: (batch_norm, "paso4_batch_norm"),
     5: (deep, "paso5_profundo"),
     6: (deep_augmented, "paso6_aumento_de_datos"),
+    7: (deep_modern, "paso7_receta_moderna"),
 }
 
 
 def build_model(step: int) -> keras.Sequential:
-    """Devuelve, sin compilar, la red del paso ``step`` (1–6) del informe.
+    """Devuelve, sin compilar, la red del paso ``step`` (1–6 del informe, 7 del cuaderno 07).
 
     Raises
     ------

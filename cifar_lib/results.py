@@ -158,7 +158,7 @@ def summary_rows(runs: list[dict]) -> list[dict]:
     for record in runs:
         seed_run = SEED_RUNS.get(record["run"])
         reference = "—"
-        if seed_run:
+        if seed_run and seed_run.seed_accuracy is not None:
             approx = "≈" if seed_run.seed_accuracy_is_approximate else ""
             reference = f"{approx}{100 * seed_run.seed_accuracy:.2f} %"
         rows.append(

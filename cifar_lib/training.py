@@ -64,6 +64,39 @@ def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mode
     return model
 
 
+def compile_modern(
+    model: keras.Model,
+    steps_per_epoch: int,
+    epochs: int,
+    peak_learning_rate: float = 2e-3,
+    warmup_epochs: int = 2,
+    label_smoothing: float = 0.1,
+    weight_decay: float = 5e-4,
+) -> keras.Model:
+    """Compila con una receta moderna (cuaderno 07).
+
+    - Tasa de aprendizaje en **un ciclo**: sube en línea recta durante
+      ``warmup_epochs`` épocas hasta ``peak_learning_rate`` y baja después hasta
+      cero siguiendo un coseno.
+    - **AdamW**: Adam con *weight decay* desacoplado.
+    - **Label smoothing**: la clase correcta vale 0,9 en vez de 1 y el 0,1
+      restante se reparte, para que el modelo no se vuelva demasiado seguro.
+    """
+    warmup = min(warmup_epochs, max(epochs - 1, 0)) * steps_per_epoch
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak_learning_rate / 10,
+        decay_steps=max(epochs * steps_per_epoch - warmup, 1),
+        warmup_target=peak_learning_rate,
+        warmup_steps=warmup,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def one_hot(labels: np.ndarray) -> np.ndarray:
     """Etiquetas 0–9 → vectores *one-hot* de 10 posiciones, como pide la pérdida categórica."""
     return keras.utils.to_categorical(labels, NUM_CLASSES).astype("float32")
@@ -225,6 +258,14 @@ def evaluate(model: keras.Model, data: CifarData, batch_size: int = 512) -> floa
         data.x_test, one_hot(data.y_test), batch_size=batch_size, verbose=0, return_dict=True
     )
     return float(scores["accuracy"])
+
+
+def evaluate_with_flip(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:
+    """Precisión en test promediando la predicción de cada imagen y la de su reflejo horizontal."""
+    probabilities = predict(model, data.x_test, batch_size) + predict(
+        model, data.x_test[:, :, ::-1], batch_size
+    )
+    return float(np.mean(probabilities.argmax(axis=1) == data.y_test))
 
 
 def predict(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:

@@ -111,3 +111,15 @@ def test_layer_survives_saving_and_loading(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert isinstance(loaded.layers[0], SeedAugmentation)
     assert loaded.layers[0].get_config()["rotation"] == 20
+
+
+def test_crop_and_flip_moves_whole_pixels_up_to_four(images):
+    from cifar_lib.augmentation import build_crop_and_flip
+
+    layer = build_crop_and_flip(seed=0)
+    parameters = {k: keras.ops.convert_to_numpy(v) for k, v in layer.sample_parameters(5000).items()}
+    assert np.abs(parameters["shift_x"] * 32).max() <= 4 and np.abs(parameters["shift_y"] * 32).max() <= 4
+    assert not parameters["rotation"].any() and (parameters["zoom_x"] == 1).all()
+    cropped = keras.ops.convert_to_numpy(layer(images, training=True))
+    # Con interpolación «nearest», cada píxel de salida es un píxel de la entrada.
+    assert np.isin(cropped, images).all()

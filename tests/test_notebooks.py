@@ -1,4 +1,4 @@
-"""Los seis cuadernos se ejecutan sin interfaz, sus salidas deterministas coinciden y los errores se ven."""
+"""Los cuadernos se ejecutan sin interfaz, sus salidas deterministas coinciden y los errores se ven."""
 
 import json
 import os
@@ -18,7 +18,7 @@ NOTEBOOKS = project_root() / "notebooks"
 
 def test_every_notebook_has_the_course_sections():
     names = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
-    assert [name[:3] for name in names] == ["01_", "02_", "03_", "04_", "05_", "06_"]
+    assert [name[:3] for name in names] == ["01_", "02_", "03_", "04_", "05_", "06_", "07_"]
     for path in NOTEBOOKS.glob("*.ipynb"):
         cells = nbformat.read(path, as_version=4).cells
         markdown = [cell.source for cell in cells if cell.cell_type == "markdown"]
@@ -37,7 +37,7 @@ def _outputs_text(path: Path) -> str:
 def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path, monkeypatch):
     monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
     executed = runner.run_notebooks(profile="prueba", output_dir=tmp_path)
-    assert [path.name[:2] for path in executed] == ["01", "02", "03", "04", "05", "06"]
+    assert [path.name[:2] for path in executed] == ["01", "02", "03", "04", "05", "06", "07"]
     saved = sorted(path.stem for path in (tmp_path / "results").glob("*.json"))
     assert saved == sorted(SEED_RUNS)
     assert (tmp_path / "models" / "final.keras").exists()

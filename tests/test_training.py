@@ -118,3 +118,22 @@ def test_a_checkpoint_from_other_settings_is_not_resumed(tiny):
     (folder / "estado.json").write_text(json.dumps(state))
     run = training.train(models.build_model(run_config.step), cifar, run_config, verbose=0)
     assert run.resumed_from_epoch == 0 and run.epochs_run == 2
+
+
+def test_modern_recipe_warms_up_then_decays_to_zero():
+    model = training.compile_modern(models.build_model(7), steps_per_epoch=10, epochs=30)
+    schedule = (
+        model.optimizer.learning_rate_schedule if hasattr(model.optimizer, "learning_rate_schedule") else None
+    )
+    schedule = schedule or model.optimizer._learning_rate
+    rates = [float(schedule(step)) for step in (0, 20, 150, 299)]
+    assert rates[0] < rates[1] == pytest.approx(2e-3) and rates[1] > rates[2] > rates[3] >= 0
+    assert rates[3] < 1e-5
+    assert model.loss.get_config()["label_smoothing"] == 0.1
+
+
+def test_flip_averaging_scores_between_zero_and_one(tiny):
+    run_config, cifar = tiny
+    model, _, plain = _train_once(run_config, cifar)
+    with_flip = training.evaluate_with_flip(model, cifar)
+    assert 0.0 <= with_flip <= 1.0 and abs(with_flip - plain) < 0.5
