@@ -237,7 +237,7 @@ def resolve_run(
     patience: int = 10,
     data_path: str | None = None,
 ) -> RunConfig:
-    """Valida los parámetros de un cuaderno y devuelve la configuración completa.
+    """Valida los parámetros de un cuaderno, fija la semilla y devuelve la configuración completa.
 
     Parameters
     ----------
@@ -271,7 +271,7 @@ def resolve_run(
         raise ConfigError(f"El parámetro SEED debe ser un entero ≥ 0, pero vale {seed!r}.")
     if data_path is not None and not isinstance(data_path, str | os.PathLike):
         raise ConfigError(f"El parámetro DATA_PATH debe ser una ruta o None, pero vale {data_path!r}.")
-    return RunConfig(
+    run_config = RunConfig(
         run=run,
         step=seed_run.step,
         profile=chosen.name,
@@ -291,3 +291,9 @@ def resolve_run(
         data_path=None if data_path is None else str(data_path),
         output_dir=output_dir(),
     )
+    import keras
+
+    # La semilla se fija aquí, antes de crear el modelo: así también los pesos
+    # iniciales dependen solo de SEED. (Leer los datos no consume azar global.)
+    keras.utils.set_random_seed(seed)
+    return run_config

@@ -54,12 +54,20 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Compila como el informe: Adam, entropía cruzada categórica y precisión."""
+def compile_model(
+    model: keras.Model, learning_rate: float = 1e-3, steps_per_execution: int = 1
+) -> keras.Model:
+    """Compila como el informe: Adam, entropía cruzada categórica y precisión.
+
+    ``steps_per_execution`` agrupa varios lotes en cada llamada al paso
+    compilado: no cambia el resultado y ahorra el coste fijo de cada llamada,
+    que pesa con lotes pequeños o en un acelerador.
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
     return model
 

@@ -21,6 +21,7 @@ def tiny(official_archive):
 
 
 def _train_once(run_config, cifar):
+    training.set_seed(run_config.seed)
     model = models.build_model(run_config.step)
     run = training.train(model, cifar, run_config, verbose=0)
     return model, run, training.evaluate(model, cifar)
@@ -137,3 +138,22 @@ def test_flip_averaging_scores_between_zero_and_one(tiny):
     model, _, plain = _train_once(run_config, cifar)
     with_flip = training.evaluate_with_flip(model, cifar)
     assert 0.0 <= with_flip <= 1.0 and abs(with_flip - plain) < 0.5
+
+
+def test_grouping_steps_per_call_does_not_change_the_result(tiny):
+    run_config, cifar = tiny
+    histories = []
+    for steps in (1, 4):
+        training.set_seed(run_config.seed)
+        model = training.compile_model(models.build_model(run_config.step), steps_per_execution=steps)
+        histories.append(training.train(model, cifar, run_config, verbose=0).history)
+    assert histories[0]["loss"] == pytest.approx(histories[1]["loss"], rel=1e-4)
+
+
+def test_resolving_the_parameters_seeds_the_initial_weights(tiny):
+    run_config = tiny[0]
+    weights = []
+    for _ in range(2):
+        config.resolve_run(run_config.run, profile="prueba", seed=7)
+        weights.append(models.build_model(2).get_layer("conv_1").get_weights()[0])
+    assert (weights[0] == weights[1]).all()
