@@ -161,7 +161,9 @@ def readme_table(folder: Path, results_dir: Path) -> str:
     complete = {
         (r["run"], r["device"]): r
         for r in results.load_runs(results_dir)
-        if r["profile"] == "completo" and r["epochs_run"] == r["epochs"] and r["train_samples"] == 45_000
+        if r["profile"] == "completo"
+        and r["epochs"] == config.SEED_RUNS[r["run"]].epochs
+        and r["train_samples"] == 45_000
     }
     headers = ["paso", "parámetros", "lote"]
     for report in reports:
@@ -188,9 +190,9 @@ def readme_table(folder: Path, results_dir: Path) -> str:
     for report in reports:
         for row in report["augmentation"]:
             augmentation_rows.append(
-                f"| {report['backend']}, {report['device']} | {row['batch_size']} | {row.get('steps_per_execution', 1)} | "
-                f"{row['image_data_generator_img_s']:,} | {row['build_augmentation_img_s']:,} | "
-                f"{row['ratio']:.1f}× |".replace(",", ".")
+                f"| {report['backend']}, {report['device']} | {row['batch_size']} | "
+                f"{row.get('steps_per_execution', 1)} | {config.thousands(row['image_data_generator_img_s'])} | "
+                f"{config.thousands(row['build_augmentation_img_s'])} | {row['ratio']:.1f}× |"
             )
     return "\n".join(
         [

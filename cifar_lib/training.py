@@ -288,7 +288,7 @@ def save_model(model: keras.Model, path: Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    inference_copy = keras.models.clone_model(model)
+    inference_copy = model.__class__.from_config(model.get_config())  # sin compilar: sin optimizador
     inference_copy.set_weights(model.get_weights())
     temporary = path.with_name(f".tmp-{path.name}")
     inference_copy.save(temporary)
