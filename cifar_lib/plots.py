@@ -161,7 +161,7 @@ def confident_mistakes(
     worst = wrong[np.argsort(probabilities[wrong, predicted[wrong]])[::-1][:count]]
     columns = min(6, max(len(worst), 1))
     rows = max(int(np.ceil(len(worst) / columns)), 1)
-    figure, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.3 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.8 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, worst):
