@@ -51,6 +51,17 @@ def course_notebooks(steps: list[int] | None = None) -> list[Path]:
     return found
 
 
+def without_injected_parameters(path: Path) -> nbformat.NotebookNode:
+    """El cuaderno sin la celda ``injected-parameters`` de una ejecución anterior.
+
+    Así, una ejecución nueva usa los valores de la celda ``parameters`` (más los
+    que se pasen ahora), no los que se inyectaron la última vez.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells = [c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    return notebook
+
+
 def parse_value(text: str):
     """``"3"`` → 3, ``"None"`` → None, ``"hola"`` → ``"hola"`` (como ``papermill -p``)."""
     try:
@@ -172,7 +183,7 @@ def _execute_in_order(notebooks, target_dir, profile, parameters, replacements) 
         start = time.perf_counter()
         try:
             papermill.execute_notebook(
-                str(source),
+                without_injected_parameters(source),
                 str(target),
                 parameters=parameters or {},
                 cwd=str(notebooks_dir()),

@@ -27,7 +27,24 @@ def test_every_notebook_has_the_course_sections():
         assert "## Idea y conclusión" in headings and headings[-1] == "## Prueba tú", path.name
         parameters = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
         assert len(parameters) == 1 and "PROFILE = None" in parameters[0].source, path.name
+        # Los valores de una ejecución anterior no se quedan pegados al cuaderno.
+        assert not [cell for cell in cells if "injected-parameters" in cell.metadata.get("tags", [])], (
+            path.name
+        )
         assert "Procedencia" in json.dumps([cell.get("outputs", []) for cell in cells]), path.name
+
+
+def test_a_previous_runs_injected_parameters_are_not_reused(tmp_path):
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("EPOCHS = None", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell("EPOCHS = 2", metadata={"tags": ["injected-parameters"]}),
+            nbformat.v4.new_code_cell("print(EPOCHS)"),
+        ]
+    )
+    nbformat.write(notebook, tmp_path / "n.ipynb")
+    sources = [cell.source for cell in runner.without_injected_parameters(tmp_path / "n.ipynb").cells]
+    assert sources == ["EPOCHS = None", "print(EPOCHS)"]
 
 
 def _outputs_text(path: Path) -> str:
