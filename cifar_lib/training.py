@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -42,7 +42,6 @@ class TrainingRun:
     resumed_from_epoch: int = 0
     stopped_early: bool = False
     best_epoch: int | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def epochs_run(self) -> int:
@@ -232,9 +231,7 @@ def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int |
     if callback_accuracy.load_state() is None:
         shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
     initial_epoch = callback_accuracy.restore(model)
-    notes = []
     if initial_epoch:
-        notes.append(f"reanudado desde la época {initial_epoch}")
         print(f"Se reanuda un entrenamiento interrumpido desde la época {initial_epoch}.", flush=True)
     if initial_epoch < config.epochs:
         model.fit(
@@ -256,7 +253,6 @@ def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int |
         resumed_from_epoch=initial_epoch,
         stopped_early=len(state["history"].get("loss", [])) < config.epochs,
         best_epoch=state["best_epoch"],
-        notes=notes,
     )
 
 
