@@ -217,9 +217,9 @@ def read_raw(source=None, cache_dir=None):
     path = _local_source(source)
     if path is None:
         path = download_official(cache)
-    kind = detect_kind(path)
-    digest = fingerprint(path)
-    description = f"{path.name} ({_KIND_NAMES[kind]})"
+        digest = OFFICIAL_SHA256  # download_official ya lo ha comprobado
+    else:
+        digest = fingerprint(path)
     cached = cache / f"cifar10-{digest[:20]}.npz"
     if cached.exists():
         try:
@@ -227,17 +227,21 @@ def read_raw(source=None, cache_dir=None):
                 x_train, y_train, x_test, y_test = (
                     arrays[k] for k in ("x_train", "y_train", "x_test", "y_test")
                 )
+                kind = str(arrays["kind"])
             validate_arrays(x_train, y_train, x_test, y_test, cached.name)
-            return x_train, y_train, x_test, y_test, description, digest
+            return x_train, y_train, x_test, y_test, f"{path.name} ({_KIND_NAMES[kind]})", digest
         except (OSError, ValueError, KeyError, DataError):
-            cached.unlink(missing_ok=True)  # caché dañada: se reconstruye
+            cached.unlink(missing_ok=True)  # caché dañada o antigua: se reconstruye
+    # Solo al decodificar hace falta recorrer la fuente para saber qué formato tiene.
+    kind = detect_kind(path)
+    description = f"{path.name} ({_KIND_NAMES[kind]})"
     print(f"Decodificando {description}; la próxima vez se leerá de la caché…", flush=True)
     reader = _official_archive if kind.startswith("official") else _image_folder
     x_train, y_train, x_test, y_test = reader(path)
     validate_arrays(x_train, y_train, x_test, y_test, path.name)
     cache.mkdir(parents=True, exist_ok=True)
     with atomic_writer(cached) as handle:
-        np.savez(handle, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        np.savez(handle, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, kind=np.array(kind))
     return x_train, y_train, x_test, y_test, description, digest
 
 

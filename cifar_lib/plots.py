@@ -183,18 +183,9 @@ def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
     for record in runs:
         accuracy = 100 * record["test_accuracy"]
         label = record["run"]
-        by_params.scatter(record["params"], accuracy, s=40)
-        by_params.annotate(
-            label, (record["params"], accuracy), textcoords="offset points", xytext=(5, 4), fontsize=9
-        )
-        by_time.scatter(record["train_seconds"] / 60, accuracy, s=40)
-        by_time.annotate(
-            label,
-            (record["train_seconds"] / 60, accuracy),
-            textcoords="offset points",
-            xytext=(5, 4),
-            fontsize=9,
-        )
+        for axis, x in ((by_params, record["params"]), (by_time, record["train_seconds"] / 60)):
+            axis.scatter(x, accuracy, s=40)
+            axis.annotate(label, (x, accuracy), textcoords="offset points", xytext=(5, 4), fontsize=9)
         history = record.get("history", {}).get("val_accuracy", [])
         curves.plot(
             np.arange(1, len(history) + 1), 100 * np.asarray(history), "o-", markersize=2, label=label

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from cifar_lib.config import SEED_RUNS, RunConfig, plural, thousands
-from cifar_lib.data import CifarData
+from cifar_lib.data import CLASS_NAMES_ES, CifarData
 from cifar_lib.files import atomic_writer
 from cifar_lib.training import TrainingRun
 
@@ -241,8 +241,6 @@ def most_confused(
     true_labels, predicted_labels, count: int = 3, class_names=None
 ) -> list[tuple[str, str, int]]:
     """Los pares (clase real, clase predicha) que más se confunden, con cuántas veces."""
-    from cifar_lib.data import CLASS_NAMES_ES
-
     names = class_names or CLASS_NAMES_ES
     counts = confusion_counts(true_labels, predicted_labels, len(names))
     np.fill_diagonal(counts, 0)
