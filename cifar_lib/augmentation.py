@@ -8,10 +8,11 @@ El informe usaba ``ImageDataGenerator`` con estos ajustes::
 ``ImageDataGenerator`` transforma las imágenes de una en una con SciPy, en un
 solo núcleo de la CPU. :class:`SeedAugmentation` hace la misma transformación
 aleatoria, pero compone rotación, desplazamiento, zoom y volteo en **una sola
-matriz afín por imagen** y transforma el lote entero en una llamada a
-``keras.ops.image.affine_transform``. Es una capa de Keras: va dentro del
-modelo, se compila con el paso de entrenamiento (XLA o JAX) y no hace nada al
-evaluar o predecir.
+matriz afín por imagen** y transforma el lote entero de una vez con
+:func:`affine_sample`: calcula de dónde viene cada píxel de salida y lee los
+cuatro vecinos con un solo *gather*, todo en ``keras.ops``. Es una capa de
+Keras: va dentro del modelo, se compila con el paso de entrenamiento (XLA o
+JAX) y no hace nada al evaluar o predecir.
 """
 
 from __future__ import annotations
@@ -30,6 +31,74 @@ SEED_SETTINGS = {
     "horizontal_flip": True,
     "fill_mode": "nearest",
 }
+
+
+def affine_sample(images, matrices, interpolation: str = "bilinear", fill_mode: str = "nearest"):
+    """Aplica a cada imagen del lote su transformación afín, en una sola operación.
+
+    Da lo mismo que ``keras.ops.image.affine_transform`` (los tests lo
+    comprueban), pero compilado con XLA es unas tres veces más rápido que el
+    *kernel* de TensorFlow en la CPU.
+
+    Parameters
+    ----------
+    images : tensor ``(batch, alto, ancho, canales)``
+    matrices : tensor ``(batch, 8)``
+        Para cada píxel de salida ``(x, y)``, el punto de entrada es
+        ``(a0·x + a1·y + a2, b0·x + b1·y + b2)`` (formato de ``affine_transform``).
+    interpolation : str
+        ``"bilinear"`` (media de los cuatro vecinos) o ``"nearest"`` (el más cercano).
+    fill_mode : str
+        Fuera de la imagen: ``"nearest"`` repite el borde, ``"reflect"`` la refleja.
+    """
+    batch = ops.shape(images)[0]
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+    xs = ops.reshape(ops.arange(width, dtype="float32"), (1, 1, width))
+    ys = ops.reshape(ops.arange(height, dtype="float32"), (1, height, 1))
+    a0, a1, a2, b0, b1, b2 = (ops.reshape(matrices[:, i], (-1, 1, 1)) for i in range(6))
+    source_x = a0 * xs + a1 * ys + a2  # (batch, alto, ancho)
+    source_y = b0 * xs + b1 * ys + b2
+
+    def inside(index, size):
+        if fill_mode == "nearest":
+            return ops.clip(index, 0, size - 1)
+        folded = ops.mod(index, 2 * size)  # "reflect": … c b a | a b c … c | c b a …
+        return ops.where(folded >= size, 2 * size - 1 - folded, folded)
+
+    pixels = ops.reshape(images, (-1, channels))
+    first_pixel = ops.reshape(ops.arange(batch, dtype="int32") * (height * width), (-1, 1, 1))
+
+    def read(row, column):
+        index = first_pixel + inside(row, height) * width + inside(column, width)
+        return ops.take(pixels, ops.reshape(index, (-1,)), axis=0)
+
+    if interpolation == "nearest":
+        nearest = read(ops.cast(ops.round(source_y), "int32"), ops.cast(ops.round(source_x), "int32"))
+        return ops.reshape(nearest, ops.shape(images))
+    if fill_mode == "nearest":  # repetir el borde = no salir nunca de la imagen
+        source_x = ops.clip(source_x, 0, width - 1)
+        source_y = ops.clip(source_y, 0, height - 1)
+    left, top = ops.floor(source_x), ops.floor(source_y)
+    weight_x = ops.cast(ops.reshape(source_x - left, (-1, 1)), images.dtype)
+    weight_y = ops.cast(ops.reshape(source_y - top, (-1, 1)), images.dtype)
+    column, row = ops.cast(left, "int32"), ops.cast(top, "int32")
+    upper = read(row, column) + weight_x * (read(row, column + 1) - read(row, column))
+    lower = read(row + 1, column) + weight_x * (read(row + 1, column + 1) - read(row + 1, column))
+    return ops.reshape(upper + weight_y * (lower - upper), ops.shape(images))
+
+
+def _compiled(function):
+    """``function`` compilada con XLA si el backend es TensorFlow; si no, tal cual.
+
+    Con JAX ya se compila todo el paso de entrenamiento. Con TensorFlow, Keras
+    no usa XLA en la CPU, y sin él cada una de las pequeñas operaciones del
+    aumento paga su propia llamada.
+    """
+    if keras.config.backend() != "tensorflow":
+        return function
+    import tensorflow as tf
+
+    return tf.function(function, jit_compile=True, reduce_retracing=True)
 
 
 @keras.saving.register_keras_serializable(package="cifar_lib")
@@ -70,6 +139,7 @@ class SeedAugmentation(keras.layers.Layer):
         **kwargs,
     ):
         kwargs.setdefault("name", "aumento_de_datos")
+        kwargs.setdefault("dtype", "float32")  # también con precisión mixta: los píxeles no pierden decimales
         super().__init__(**kwargs)
         self.rotation = rotation
         self.width_shift = width_shift
@@ -80,6 +150,7 @@ class SeedAugmentation(keras.layers.Layer):
         self.interpolation = interpolation
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.compiled_augment = _compiled(self.augment)
 
     def sample_parameters(self, batch_size) -> dict:
         """Elige al azar la transformación de cada imagen del lote.
@@ -123,18 +194,14 @@ class SeedAugmentation(keras.layers.Layer):
         zeros = ops.zeros_like(a0)
         return ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
 
-    def call(self, images, training=None):
-        if not training:
-            return images
-        shape = ops.shape(images)
-        parameters = self.sample_parameters(shape[0])
+    def augment(self, images):
+        """Transforma el lote: una matriz al azar por imagen y un solo :func:`affine_sample`."""
+        parameters = self.sample_parameters(ops.shape(images)[0])
         matrices = self.affine_matrices(parameters, images.shape[1], images.shape[2])
-        return ops.image.affine_transform(
-            images,
-            ops.cast(matrices, images.dtype),
-            interpolation=self.interpolation,
-            fill_mode=self.fill_mode,
-        )
+        return affine_sample(images, matrices, self.interpolation, self.fill_mode)
+
+    def call(self, images, training=None):
+        return self.compiled_augment(images) if training else images
 
     def compute_output_shape(self, input_shape):
         return input_shape

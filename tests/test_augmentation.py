@@ -7,7 +7,9 @@ import pytest
 from cifar_lib.augmentation import (
     SEED_SETTINGS,
     SeedAugmentation,
+    affine_sample,
     build_augmentation,
+    build_crop_and_flip,
     legacy_image_data_generator,
 )
 
@@ -50,10 +52,7 @@ def _transform(images, **parameters):
     base.update(parameters)
     batch = {k: keras.ops.convert_to_tensor(np.full(len(images), v, "float32")) for k, v in base.items()}
     matrices = SeedAugmentation.affine_matrices(batch, 32, 32)
-    transformed = keras.ops.image.affine_transform(
-        images, matrices, interpolation="bilinear", fill_mode="nearest"
-    )
-    return keras.ops.convert_to_numpy(transformed)
+    return keras.ops.convert_to_numpy(affine_sample(images, matrices))
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +79,24 @@ def test_rotation_by_ninety_degrees_turns_the_image(images):
     turned = _transform(images, rotation=90.0)
     assert np.allclose(turned, np.rot90(images, k=1, axes=(1, 2)), atol=1e-4) or np.allclose(
         turned, np.rot90(images, k=-1, axes=(1, 2)), atol=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "interpolation", "fill_mode"),
+    [
+        (build_augmentation(seed=1), "bilinear", "nearest"),
+        (build_crop_and_flip(seed=1), "nearest", "reflect"),
+    ],
+)
+def test_the_batched_sampler_matches_keras_affine_transform(layer, interpolation, fill_mode):
+    images = np.random.default_rng(1).random((64, 32, 32, 3)).astype("float32")
+    matrices = layer.affine_matrices(layer.sample_parameters(64), 32, 32)
+    expected = keras.ops.image.affine_transform(images, matrices, interpolation, fill_mode)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(affine_sample(images, matrices, interpolation, fill_mode)),
+        keras.ops.convert_to_numpy(expected),
+        atol=1e-5,
     )
 
 
@@ -114,8 +131,6 @@ def test_layer_survives_saving_and_loading(tmp_path):
 
 
 def test_crop_and_flip_moves_whole_pixels_up_to_four(images):
-    from cifar_lib.augmentation import build_crop_and_flip
-
     layer = build_crop_and_flip(seed=0)
     parameters = {k: keras.ops.convert_to_numpy(v) for k, v in layer.sample_parameters(5000).items()}
     assert np.abs(parameters["shift_x"] * 32).max() <= 4 and np.abs(parameters["shift_y"] * 32).max() <= 4
