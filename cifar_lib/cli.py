@@ -7,7 +7,7 @@
 ``resumen [--resultados CARPETA]``
     Imprime la tabla resumen de los resultados guardados.
 ``predecir IMAGEN [IMAGEN...]``
-    Clasifica imágenes con el modelo final guardado.
+    Clasifica imágenes con el mejor modelo guardado (el del cuaderno 07 o el del 06).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 
 from cifar_lib.config import PROFILES, ConfigError, project_root
-
-DEFAULT_MODEL = Path("models") / "final.keras"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
             "salidas/<perfil>/ y deja intactas las salidas guardadas."
         ),
     )
-    run.add_argument("pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–6); todos si no se indica")
+    run.add_argument("pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–7); todos si no se indica")
     run.add_argument(
         "--perfil",
         choices=list(PROFILES),
@@ -48,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--destino", type=Path, default=None, help="carpeta para cuadernos, resultados y figuras"
+    )
+    run.add_argument(
+        "--precision-mixta",
+        action="store_true",
+        help="entrena en bf16 (en una GPU, mucho más rápido; en la CPU, más lento)",
     )
     run.add_argument(
         "-p",
@@ -69,10 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="regenera además figures/comparacion.png a partir de los resultados",
     )
 
-    predict = commands.add_parser("predecir", help="clasifica imágenes con el modelo final")
+    predict = commands.add_parser("predecir", help="clasifica imágenes con el mejor modelo guardado")
     predict.add_argument("imagenes", nargs="+", type=Path, metavar="IMAGEN", help="archivos PNG o JPEG")
     predict.add_argument(
-        "--modelo", type=Path, default=None, help=f"modelo Keras (por defecto {DEFAULT_MODEL.as_posix()})"
+        "--modelo",
+        type=Path,
+        default=None,
+        help="modelo Keras (por defecto models/mas_alla_del_90.keras o, si no está, models/final.keras)",
     )
     return parser
 
@@ -88,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
             from cifar_lib.runner import NotebookFailure, parse_parameters, run_notebooks
 
             try:
-                run_notebooks(args.pasos, args.perfil, args.destino, parse_parameters(args.parametro))
+                run_notebooks(
+                    args.pasos,
+                    args.perfil,
+                    args.destino,
+                    parse_parameters(args.parametro),
+                    mixed_precision=args.precision_mixta,
+                )
             except NotebookFailure as failure:
                 print(f"\nError: {failure}", file=sys.stderr)
                 return 1
@@ -107,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
                 compare_runs(load_runs(folder), save_to=target)
                 print(f"\nFigura guardada en figures/{target.name}")
         elif args.command == "predecir":
-            from cifar_lib.predict import PredictionError, predict_files
+            from cifar_lib.predict import PredictionError, default_model, predict_files
 
             try:
-                predict_files(args.imagenes, args.modelo or project_root() / DEFAULT_MODEL)
+                predict_files(args.imagenes, args.modelo or default_model(project_root()))
             except PredictionError as error:
                 print(f"Error: {error}", file=sys.stderr)
                 return 1

@@ -33,11 +33,16 @@ def _conv(filters: int, kernel: int, name: str) -> layers.Conv2D:
     return layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)
 
 
+def _output() -> layers.Dense:
+    # Siempre en float32: con precisión mixta, el softmax y la pérdida no pierden decimales.
+    return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="salida")
+
+
 def _classifier(units: int) -> list[layers.Layer]:
     return [
         layers.Flatten(name="aplanado"),
         layers.Dense(units, activation="relu", name="densa"),
-        layers.Dense(NUM_CLASSES, activation="softmax", name="salida"),
+        _output(),
     ]
 
 
@@ -96,7 +101,7 @@ def deep() -> list[layers.Layer]:
         layers.Dense(512, activation="relu", name="densa"),
         layers.BatchNormalization(name="bn_densa"),
         layers.Dropout(0.5, name="dropout_densa"),
-        layers.Dense(NUM_CLASSES, activation="softmax", name="salida"),
+        _output(),
     ]
 
 

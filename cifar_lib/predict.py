@@ -1,4 +1,4 @@
-"""Clasificar imágenes propias con el modelo final guardado."""
+"""Clasificar imágenes propias con el mejor modelo guardado del curso."""
 
 from __future__ import annotations
 
@@ -8,9 +8,27 @@ import numpy as np
 
 from cifar_lib.data import CLASS_NAMES_ES, IMAGE_SHAPE
 
+#: Los modelos que usa ``predecir`` si no se le da uno, en orden de preferencia:
+#: el del cuaderno 07 (receta moderna) y el modelo final del paso 6.
+DEFAULT_MODELS = (Path("models") / "mas_alla_del_90.keras", Path("models") / "final.keras")
+
+HOW_TO_TRAIN = (
+    "Ejecuta el cuaderno 07 o el 06 (python -m cifar_lib ejecutar 7) para entrenar y guardar uno, "
+    "o indica otro con --modelo."
+)
+
 
 class PredictionError(RuntimeError):
     """No se puede predecir: falta el modelo o una imagen no se puede leer."""
+
+
+def default_model(root: Path) -> Path:
+    """El primero de :data:`DEFAULT_MODELS` que exista en ``root``."""
+    for candidate in DEFAULT_MODELS:
+        if (root / candidate).is_file():
+            return root / candidate
+    names = " ni ".join(path.as_posix() for path in DEFAULT_MODELS)
+    raise PredictionError(f"No hay ningún modelo guardado: no existe {names}. {HOW_TO_TRAIN}")
 
 
 def load_image(path: Path) -> tuple[np.ndarray, str | None]:
@@ -38,10 +56,7 @@ def load_image(path: Path) -> tuple[np.ndarray, str | None]:
 def load_final_model(path: Path):
     """Carga el modelo Keras guardado, con un error claro si no está."""
     if not path.is_file():
-        raise PredictionError(
-            f"No se encuentra el modelo {path.name}. Ejecuta el cuaderno 06 "
-            f"(python -m cifar_lib ejecutar 6) para entrenarlo y guardarlo, o indica otro con --modelo."
-        )
+        raise PredictionError(f"No se encuentra el modelo {path}. {HOW_TO_TRAIN}")
     import keras
 
     import cifar_lib.augmentation  # noqa: F401  (registra la capa de aumento para cargar el modelo)
@@ -62,6 +77,7 @@ def predict_files(paths: list[Path], model_path: Path) -> list[list[tuple[str, f
     """Imprime y devuelve las tres clases más probables de cada imagen."""
     loaded = [load_image(Path(p)) for p in paths]
     model = load_final_model(Path(model_path))
+    print(f"Modelo: {Path(model_path).name}")
     probabilities = np.asarray(model.predict(np.stack([image for image, _ in loaded]), verbose=0))
     answers = []
     for path, (_, note), probs in zip(paths, loaded, probabilities):

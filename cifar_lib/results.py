@@ -104,6 +104,7 @@ def run_record(
         "history": {k: [round(v, 6) for v in values] for k, values in training.history.items()},
         "backend": keras.config.backend(),
         "device": device_name(),
+        "mixed_precision": config.mixed_precision,
         "versions": library_versions(),
         "data_source": data.source,
         "data_sha256": data.sha256,
@@ -220,7 +221,8 @@ def provenance_line(config: RunConfig, data: CifarData) -> str:
     return (
         f"Procedencia: perfil {config.profile}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
         f"{thousands(len(data.y_train))} imágenes de entrenamiento; backend {keras.config.backend()} "
-        f"en {device_name()}; {dt.date.today().isoformat()}; datos: {data.source}, "
+        f"en {device_name()}{', precisión mixta bf16' if config.mixed_precision else ''}; "
+        f"{dt.date.today().isoformat()}; datos: {data.source}, "
         f"sha256 {data.sha256[:12]}…"
     )
 

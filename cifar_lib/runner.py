@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from cifar_lib.config import OUTPUT_ENV, PROFILE_ENV, check_profile, project_root
+from cifar_lib.config import MIXED_PRECISION_ENV, OUTPUT_ENV, PROFILE_ENV, check_profile, project_root
 from cifar_lib.results import format_seconds, summary_table
 
 
@@ -125,6 +125,7 @@ def run_notebooks(
     profile: str | None = None,
     output_dir: Path | None = None,
     parameters: dict | None = None,
+    mixed_precision: bool = False,
 ) -> list[Path]:
     """Ejecuta los cuadernos y devuelve las rutas de los cuadernos ejecutados.
 
@@ -139,6 +140,8 @@ def run_notebooks(
         proyecto para ``completo`` y ``salidas/<perfil>`` para los demás.
     parameters : dict, optional
         Valores para la celda ``parameters`` de cada cuaderno (``papermill -p``).
+    mixed_precision : bool
+        Entrenar con precisión mixta bf16 (``CIFAR_PRECISION_MIXTA=1`` en los kernels).
 
     Raises
     ------
@@ -157,6 +160,8 @@ def run_notebooks(
     target_dir.mkdir(parents=True, exist_ok=True)
     replacements = path_replacements(output_dir)
     kernel_environment = {PROFILE_ENV: profile, OUTPUT_ENV: str(output_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if mixed_precision:
+        kernel_environment[MIXED_PRECISION_ENV] = "1"
     saved_environment = {name: os.environ.get(name) for name in kernel_environment}
     os.environ.update(kernel_environment)  # los kernels heredan el entorno de este proceso
     try:
@@ -188,6 +193,7 @@ def _execute_in_order(notebooks, target_dir, profile, parameters, replacements) 
                 parameters=parameters or {},
                 cwd=str(notebooks_dir()),
                 progress_bar=False,
+                stdout_file=IndentedEcho(sys.stdout),
                 kernel_name="python3",
             )
         except PapermillExecutionError as error:
@@ -197,6 +203,26 @@ def _execute_in_order(notebooks, target_dir, profile, parameters, replacements) 
         print(f"      terminado en {format_seconds(time.perf_counter() - start)}", flush=True)
         executed.append(target)
     return executed
+
+
+class IndentedEcho:
+    """Repite, sangrado, lo que imprimen las celdas mientras se ejecutan (el progreso por época)."""
+
+    def __init__(self, stream, indent: str = "      "):
+        self.stream = stream
+        self.indent = indent
+        self.at_line_start = True
+
+    def write(self, text: str) -> None:
+        for piece in text.splitlines(keepends=True):
+            if self.at_line_start:
+                self.stream.write(self.indent)
+            self.stream.write(piece)
+            self.at_line_start = piece.endswith("\n")
+        self.stream.flush()
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

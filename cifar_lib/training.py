@@ -53,20 +53,37 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+#: Lotes por llamada al paso de entrenamiento compilado cuando hay un acelerador.
+ACCELERATOR_STEPS_PER_EXECUTION = 32
+
+
+def default_steps_per_execution() -> int:
+    """1 en la CPU; :data:`ACCELERATOR_STEPS_PER_EXECUTION` en una GPU.
+
+    Agrupar lotes en cada llamada al paso compilado ahorra el coste fijo de cada
+    llamada desde Python, que en una GPU pesa más que el propio cálculo con
+    lotes de 32. En la CPU apenas se nota, y con 1 las cifras son las mismas
+    que las de las salidas guardadas.
+    """
+    from cifar_lib.results import device_name
+
+    return 1 if device_name() in ("CPU", "desconocido") else ACCELERATOR_STEPS_PER_EXECUTION
+
+
 def compile_model(
-    model: keras.Model, learning_rate: float = 1e-3, steps_per_execution: int = 1
+    model: keras.Model, learning_rate: float = 1e-3, steps_per_execution: int | None = None
 ) -> keras.Model:
     """Compila como el informe: Adam, entropía cruzada categórica y precisión.
 
     ``steps_per_execution`` agrupa varios lotes en cada llamada al paso
-    compilado: no cambia el resultado y ahorra el coste fijo de cada llamada,
-    que pesa con lotes pequeños o en un acelerador.
+    compilado (sin valor: :func:`default_steps_per_execution`). El resultado es
+    el mismo salvo redondeos.
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
+        steps_per_execution=steps_per_execution or default_steps_per_execution(),
     )
     return model
 
@@ -79,6 +96,7 @@ def compile_modern(
     warmup_epochs: int = 2,
     label_smoothing: float = 0.1,
     weight_decay: float = 5e-4,
+    steps_per_execution: int | None = None,
 ) -> keras.Model:
     """Compila con una receta moderna (cuaderno 07).
 
@@ -100,6 +118,7 @@ def compile_modern(
         optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution or default_steps_per_execution(),
     )
     return model
 
@@ -212,6 +231,8 @@ def resume_settings(config: RunConfig) -> dict:
         "val_samples": config.val_samples,
         "seed": config.seed,
         "data_path": config.data_path,
+        # Solo si está activa: los puntos de control guardados sin esta clave siguen valiendo.
+        **({"mixed_precision": True} if config.mixed_precision else {}),
     }
 
 

@@ -151,6 +151,14 @@ def test_grouping_steps_per_call_does_not_change_the_result(tiny):
     assert histories[0]["loss"] == pytest.approx(histories[1]["loss"], rel=1e-4)
 
 
+def test_steps_are_grouped_per_call_only_on_an_accelerator(monkeypatch):
+    assert training.compile_model(models.build_model(1)).steps_per_execution == 1  # la CPU de los tests
+    monkeypatch.setattr(results, "device_name", lambda: "GPU NVIDIA H200")
+    grouped = training.ACCELERATOR_STEPS_PER_EXECUTION
+    assert training.compile_model(models.build_model(1)).steps_per_execution == grouped
+    assert training.compile_modern(models.build_model(7), 10, 2).steps_per_execution == grouped
+
+
 def test_resolving_the_parameters_seeds_the_initial_weights(tiny):
     run_config = tiny[0]
     weights = []
@@ -158,3 +166,41 @@ def test_resolving_the_parameters_seeds_the_initial_weights(tiny):
         config.resolve_run(run_config.run, profile="prueba", seed=7)
         weights.append(models.build_model(2).get_layer("conv_1").get_weights()[0])
     assert (weights[0] == weights[1]).all()
+
+
+@pytest.fixture
+def float32_afterwards():
+    yield
+    import keras
+
+    keras.config.set_dtype_policy("float32")
+
+
+def test_mixed_precision_computes_in_bf16_but_keeps_weights_and_output_in_float32(
+    tiny, monkeypatch, float32_afterwards
+):
+    import keras
+    import numpy as np
+
+    cifar = tiny[1]
+    monkeypatch.setenv(config.MIXED_PRECISION_ENV, "1")
+    run_config = config.resolve_run("06_final", profile="prueba", epochs=1)
+    assert run_config.mixed_precision and "precisión mixta bf16" in run_config.describe()
+    model = training.compile_model(models.build_model(6))
+    conv = model.get_layer("conv_1a")
+    assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
+    assert model.get_layer("aumento_de_datos").compute_dtype == "float32"
+    assert model.get_layer("salida").compute_dtype == "float32"
+    run = training.train(model, cifar, run_config, verbose=0)
+    assert np.isfinite(run.history["loss"]).all()
+    assert training.predict(model, cifar.x_test[:4]).dtype == np.float32
+    # Sin la variable, todo vuelve a float32, como en el informe.
+    monkeypatch.delenv(config.MIXED_PRECISION_ENV)
+    assert not config.resolve_run("01", profile="prueba").mixed_precision
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_a_bad_mixed_precision_value_is_explained(monkeypatch):
+    monkeypatch.setenv(config.MIXED_PRECISION_ENV, "quizás")
+    with pytest.raises(config.ConfigError, match="CIFAR_PRECISION_MIXTA debe valer 1 o 0"):
+        config.resolve_run("01", profile="prueba")
