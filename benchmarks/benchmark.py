@@ -8,8 +8,9 @@ Uso, desde la raíz del proyecto::
 Mide, en un solo proceso y con los mismos datos:
 
 a) el aumento de datos: ``ImageDataGenerator.flow`` del informe frente a la capa
-   ``build_augmentation()`` del curso, en lotes de 32 y de 512, cada uno
-   alimentando un ``fit`` con una red mínima;
+   ``build_augmentation()`` del curso, en lotes de 32 y de 512, primero solos
+   (lotes de ``flow`` frente a llamadas a la capa) y después alimentando un
+   ``fit`` con una red mínima;
 b) el entrenamiento de cada paso con su tamaño de lote del informe: imágenes por
    segundo y, a partir de ellas, el tiempo de una época de 45.000 imágenes;
 c) ``training.train`` frente a un ``model.fit`` sin más, con el mismo modelo;
@@ -37,6 +38,12 @@ from cifar_lib import augmentation, config, models, results, training  # noqa: E
 from cifar_lib.data import CifarData  # noqa: E402
 
 FULL_EPOCH = 45_000
+STEPS = range(1, 8)
+
+
+def run_of(step: int) -> str:
+    """La ejecución que da el tamaño de lote del paso: la final en el 6."""
+    return "06_final" if step == 6 else f"{step:02d}"
 
 
 def synthetic_data(count: int) -> CifarData:
@@ -57,6 +64,34 @@ def best_rate(function, images: int, repeats: int) -> float:
         function()
         times.append(time.perf_counter() - start)
     return images / min(times)
+
+
+def augmentation_only_rates(images: np.ndarray, batch_size: int, repeats: int) -> dict:
+    """Imágenes/s de cada aumento solo: los lotes de ``flow`` frente a llamar a la capa lote a lote."""
+    generator = augmentation.legacy_image_data_generator()
+    layer = augmentation.build_augmentation(seed=0)
+    batches = [images[start : start + batch_size] for start in range(0, len(images), batch_size)]
+
+    def legacy():
+        flow = generator.flow(images, batch_size=batch_size, shuffle=False, seed=0)
+        for _ in range(len(flow)):
+            next(flow)
+
+    def fused():
+        for batch in batches:
+            transformed = layer(batch, training=True)
+        keras.ops.convert_to_numpy(transformed)  # espera a que termine el último lote
+
+    legacy()
+    fused()  # primera llamada: compila
+    legacy_rate = best_rate(legacy, len(images), repeats)
+    fused_rate = best_rate(fused, len(images), repeats)
+    return {
+        "batch_size": batch_size,
+        "image_data_generator_img_s": round(legacy_rate),
+        "build_augmentation_img_s": round(fused_rate),
+        "ratio": round(fused_rate / legacy_rate, 2),
+    }
 
 
 def augmentation_rates(
@@ -171,8 +206,10 @@ def readme_table(folder: Path, results_dir: Path) -> str:
         headers += [f"imágenes/s ({where})", f"época de 45.000 ({where})"]
     headers.append("perfil completo, medido")
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" ---: " for _ in headers) + "|"]
-    for step in range(1, 7):
-        run = "06_final" if step == 6 else f"{step:02d}"
+    for step in STEPS:
+        run = run_of(step)
+        if not all(any(r["step"] == step for r in report["training"]) for report in reports):
+            continue  # medidas antiguas, de antes de que el paso existiera
         row = [str(step), config.thousands(models.SEED_PARAMS[step]), str(config.SEED_RUNS[run].batch_size)]
         for report in reports:
             measured = next(r for r in report["training"] if r["step"] == step)
@@ -186,23 +223,35 @@ def readme_table(folder: Path, results_dir: Path) -> str:
             or "sin medir"
         )
         lines.append("| " + " | ".join(row) + " |")
-    augmentation_rows = []
+    only_rows, fit_rows = [], []
     for report in reports:
+        where = f"{report['backend']}, {report['device']}"
+        for row in report.get("augmentation_only", []):
+            only_rows.append(
+                f"| {where} | {row['batch_size']} | {config.thousands(row['image_data_generator_img_s'])} | "
+                f"{config.thousands(row['build_augmentation_img_s'])} | {row['ratio']:.1f}× |"
+            )
         for row in report["augmentation"]:
-            augmentation_rows.append(
-                f"| {report['backend']}, {report['device']} | {row['batch_size']} | "
-                f"{row.get('steps_per_execution', 1)} | {config.thousands(row['image_data_generator_img_s'])} | "
+            fit_rows.append(
+                f"| {where} | {row['batch_size']} | {row['steps_per_execution']} | "
+                f"{config.thousands(row['image_data_generator_img_s'])} | "
                 f"{config.thousands(row['build_augmentation_img_s'])} | {row['ratio']:.1f}× |"
             )
     return "\n".join(
         [
             *lines,
             "",
-            "Aumento de datos alimentando un `fit` (imágenes/s):",
+            "Aumento de datos solo, sin entrenar (imágenes/s):",
+            "",
+            "| dónde | lote | `ImageDataGenerator` | `build_augmentation()` | mejora |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *only_rows,
+            "",
+            "Aumento de datos alimentando un `fit` con una red mínima (imágenes/s):",
             "",
             "| dónde | lote | lotes por llamada (`steps_per_execution`) | `ImageDataGenerator` | `build_augmentation()` | mejora |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
-            *augmentation_rows,
+            *fit_rows,
         ]
     )
 
@@ -238,10 +287,18 @@ def main(argv=None) -> dict:
     print(f"Backend {report['backend']} en {report['device']}; {report['versions']}")
 
     images = np.random.default_rng(0).random((512 if quick else 4096, 32, 32, 3), dtype=np.float32)
+    report["augmentation_only"] = [augmentation_only_rates(images, batch, repeats) for batch in (32, 512)]
+    print("\na) Aumento de datos solo, sin entrenar (imágenes/s)")
+    print(f"{'lote':>6}  {'ImageDataGenerator':>18}  {'build_augmentation':>18}  {'veces':>6}")
+    for row in report["augmentation_only"]:
+        print(
+            f"{row['batch_size']:>6}  {row['image_data_generator_img_s']:>18,}  "
+            f"{row['build_augmentation_img_s']:>18,}  {row['ratio']:>6.1f}"
+        )
     report["augmentation"] = [
         augmentation_rates(images, batch, repeats, steps) for batch, steps in ((32, 1), (32, 16), (512, 1))
     ]
-    print("\na) Aumento de datos alimentando un fit (imágenes/s)")
+    print("\n   Alimentando un fit con una red mínima (imágenes/s)")
     print(
         f"{'lote':>6}  {'pasos/llamada':>13}  {'ImageDataGenerator':>18}  {'build_augmentation':>18}  {'veces':>6}"
     )
@@ -251,12 +308,12 @@ def main(argv=None) -> dict:
             f"{row['build_augmentation_img_s']:>18,}  {row['ratio']:>6.1f}"
         )
 
-    counts = {1: 8192, 2: 4096, 3: 4096, 4: 4096, 5: 1024, 6: 1024}
+    counts = {1: 8192, 2: 4096, 3: 4096, 4: 4096, 5: 1024, 6: 1024, 7: 1024}
     report["training"] = []
     print("\nb) Entrenamiento con el lote del informe")
     print(f"{'paso':>4}  {'parámetros':>10}  {'lote':>4}  {'imágenes/s':>10}  {'época de 45.000':>16}")
-    for step in range(1, 7):
-        batch = config.SEED_RUNS["06_final" if step == 6 else f"{step:02d}"].batch_size
+    for step in STEPS:
+        batch = config.SEED_RUNS[run_of(step)].batch_size
         row = training_rate(step, batch, 256 if quick else counts[step])
         report["training"].append(row)
         print(

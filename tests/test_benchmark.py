@@ -1,0 +1,49 @@
+"""El benchmark mide las dos formas de aumentar datos con las mismas imágenes y escribe la tabla del README."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from cifar_lib import config
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    path = config.project_root() / "benchmarks" / "benchmark.py"
+    spec = importlib.util.spec_from_file_location("benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_augmentation_is_timed_both_ways_on_the_same_images(benchmark):
+    images = np.random.default_rng(0).random((64, 32, 32, 3), dtype=np.float32)
+    row = benchmark.augmentation_only_rates(images, batch_size=32, repeats=1)
+    assert row["batch_size"] == 32
+    assert row["image_data_generator_img_s"] > 0 and row["build_augmentation_img_s"] > 0
+    expected = row["build_augmentation_img_s"] / row["image_data_generator_img_s"]
+    assert row["ratio"] == pytest.approx(expected, rel=0.01)
+
+
+def test_readme_table_has_one_row_per_step_and_both_augmentation_tables(benchmark, tmp_path):
+    training = [
+        {"step": s, "params": 1, "batch_size": 512, "images": 1, "train_img_s": 1000.0, "epoch_45000_s": 45.0}
+        for s in benchmark.STEPS
+    ]
+    augmentation = {"batch_size": 32, "image_data_generator_img_s": 5000, "build_augmentation_img_s": 30000}
+    report = {
+        "backend": "jax",
+        "device": "GPU NVIDIA H200",
+        "training": training,
+        "augmentation_only": [{**augmentation, "ratio": 6.0}],
+        "augmentation": [{**augmentation, "steps_per_execution": 1, "ratio": 6.0}],
+    }
+    (tmp_path / "jax-gpu.json").write_text(json.dumps(report))
+    (tmp_path / "resultados").mkdir()
+    table = benchmark.readme_table(tmp_path, tmp_path / "resultados")
+    step_rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split(" | ")[0] for row in step_rows] == [f"| {s}" for s in benchmark.STEPS]
+    assert "imágenes/s (jax, GPU NVIDIA H200)" in table and "sin medir" in table
+    assert table.count("| jax, GPU NVIDIA H200 | 32 |") == 2 and "6.0×" in table
