@@ -51,13 +51,16 @@ def _outputs_text(path: Path) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nbformat.read(path, as_version=4).cells])
 
 
-def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path, monkeypatch):
+def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
     executed = runner.run_notebooks(profile="prueba", output_dir=tmp_path)
     assert [path.name[:2] for path in executed] == ["01", "02", "03", "04", "05", "06", "07"]
     saved = sorted(path.stem for path in (tmp_path / "results").glob("*.json"))
     assert saved == sorted(SEED_RUNS)
     assert (tmp_path / "models" / "final.keras").exists()
+    assert (tmp_path / "models" / "mas_alla_del_90.keras").exists()
+    # Lo que imprimen las celdas (una línea por época) se ve mientras se ejecutan, sangrado.
+    assert "      Ejecución 07 (paso 7): perfil prueba" in capsys.readouterr().out
     assert (tmp_path / "figures" / "06_confusion.png").exists()
     for path in executed:
         notebook = nbformat.read(path, as_version=4)
