@@ -57,6 +57,13 @@ def set_seed(seed: int) -> None:
 ACCELERATOR_STEPS_PER_EXECUTION = 32
 
 
+def on_accelerator() -> bool:
+    """``True`` si el backend de Keras calcula en una GPU (u otro acelerador)."""
+    from cifar_lib.results import device_name
+
+    return device_name() not in ("CPU", "desconocido")
+
+
 def default_steps_per_execution() -> int:
     """1 en la CPU; :data:`ACCELERATOR_STEPS_PER_EXECUTION` en una GPU.
 
@@ -65,9 +72,25 @@ def default_steps_per_execution() -> int:
     lotes de 32. En la CPU apenas se nota, y con 1 las cifras son las mismas
     que las de las salidas guardadas.
     """
-    from cifar_lib.results import device_name
+    return ACCELERATOR_STEPS_PER_EXECUTION if on_accelerator() else 1
 
-    return 1 if device_name() in ("CPU", "desconocido") else ACCELERATOR_STEPS_PER_EXECUTION
+
+def on_device(*arrays):
+    """Con JAX y un acelerador, copia los arrays a su memoria una sola vez, si caben holgadamente.
+
+    Así cada lote se toma de la memoria de la GPU, sin pasar por la CPU en cada
+    paso. (Las 45.000 imágenes de entrenamiento ocupan 553 MB en float32.) En
+    los demás casos devuelve los arrays tal cual.
+    """
+    if keras.config.backend() != "jax" or not on_accelerator():
+        return arrays
+    import jax
+
+    device = jax.devices()[0]
+    stats = device.memory_stats()  # None si el dispositivo no lo dice
+    if stats and sum(array.nbytes for array in arrays) > (stats["bytes_limit"] - stats["bytes_in_use"]) / 4:
+        return arrays
+    return tuple(jax.device_put(array, device) for array in arrays)
 
 
 def compile_model(
@@ -255,13 +278,16 @@ def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int |
     if initial_epoch:
         print(f"Se reanuda un entrenamiento interrumpido desde la época {initial_epoch}.", flush=True)
     if initial_epoch < config.epochs:
+        x_train, y_train, x_val, y_val = on_device(
+            data.x_train, one_hot(data.y_train), data.x_val, one_hot(data.y_val)
+        )
         model.fit(
-            data.x_train,
-            one_hot(data.y_train),
+            x_train,
+            y_train,
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             batch_size=config.batch_size,
-            validation_data=(data.x_val, one_hot(data.y_val)),
+            validation_data=(x_val, y_val),
             callbacks=[callback_loss, callback_accuracy],
             verbose=verbose,
         )

@@ -159,6 +159,21 @@ def test_steps_are_grouped_per_call_only_on_an_accelerator(monkeypatch):
     assert training.compile_modern(models.build_model(7), 10, 2).steps_per_execution == grouped
 
 
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND") != "jax", reason="la copia a la GPU es solo para JAX")
+def test_data_copied_to_the_device_trains_exactly_like_numpy_arrays(tiny, monkeypatch):
+    import jax
+
+    run_config, cifar = tiny
+    plain = _train_once(run_config, cifar)[1].history
+    # Como en una GPU: los datos se copian una vez a la memoria del dispositivo (aquí, la CPU de JAX).
+    monkeypatch.setattr(training, "on_accelerator", lambda: True)
+    monkeypatch.setattr(training, "default_steps_per_execution", lambda: 1)
+    assert all(isinstance(array, jax.Array) for array in training.on_device(cifar.x_train, cifar.y_train))
+    on_device = _train_once(run_config, cifar)[1].history
+    for metric, values in plain.items():
+        assert on_device[metric] == pytest.approx(values, rel=1e-5), metric
+
+
 def test_resolving_the_parameters_seeds_the_initial_weights(tiny):
     run_config = tiny[0]
     weights = []
