@@ -82,8 +82,10 @@ def affine_sample(images, matrices, interpolation: str = "bilinear", fill_mode: 
     weight_x = ops.cast(ops.reshape(source_x - left, (-1, 1)), images.dtype)
     weight_y = ops.cast(ops.reshape(source_y - top, (-1, 1)), images.dtype)
     column, row = ops.cast(left, "int32"), ops.cast(top, "int32")
-    upper = read(row, column) + weight_x * (read(row, column + 1) - read(row, column))
-    lower = read(row + 1, column) + weight_x * (read(row + 1, column + 1) - read(row + 1, column))
+    top_left, top_right = read(row, column), read(row, column + 1)
+    bottom_left, bottom_right = read(row + 1, column), read(row + 1, column + 1)
+    upper = top_left + weight_x * (top_right - top_left)
+    lower = bottom_left + weight_x * (bottom_right - bottom_left)
     return ops.reshape(upper + weight_y * (lower - upper), ops.shape(images))
 
 

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--precision-mixta",
         action="store_true",
-        help="entrena en bf16 (en una GPU, mucho más rápido; en la CPU, más lento)",
+        help="entrena en bf16, con los pesos en float32 (pensado para GPU)",
     )
     run.add_argument(
         "-p",

@@ -17,8 +17,8 @@ Variables de entorno que se leen:
     Carpeta donde se escriben ``results/``, ``figures/`` y ``models/``; por
     defecto, la raíz del proyecto.
 ``CIFAR_PRECISION_MIXTA``
-    ``1`` para entrenar con precisión mixta bf16 (pensado para GPU: mucho más
-    rápido, casi la misma precisión). Por defecto, todo en float32, como el informe.
+    ``1`` para entrenar con precisión mixta bf16 (pensado para GPU). Por
+    defecto, todo en float32, como el informe.
 """
 
 from __future__ import annotations
