@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from cifar_lib.config import PROFILES, ConfigError, project_root
+from cifar_lib.predict import DEFAULT_MODELS, PredictionError, default_model, predict_files
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--modelo",
         type=Path,
         default=None,
-        help="modelo Keras (por defecto models/mas_alla_del_90.keras o, si no está, models/final.keras)",
+        help="modelo Keras (por defecto, el primero que exista de: "
+        + ", ".join(path.as_posix() for path in DEFAULT_MODELS)
+        + ")",
     )
     return parser
 
@@ -119,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
                 compare_runs(load_runs(folder), save_to=target)
                 print(f"\nFigura guardada en figures/{target.name}")
         elif args.command == "predecir":
-            from cifar_lib.predict import PredictionError, default_model, predict_files
-
             try:
                 predict_files(args.imagenes, args.modelo or default_model(project_root()))
             except PredictionError as error:

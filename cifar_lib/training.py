@@ -254,8 +254,7 @@ def resume_settings(config: RunConfig) -> dict:
         "val_samples": config.val_samples,
         "seed": config.seed,
         "data_path": config.data_path,
-        # Solo si está activa: los puntos de control guardados sin esta clave siguen valiendo.
-        **({"mixed_precision": True} if config.mixed_precision else {}),
+        "mixed_precision": config.mixed_precision,
     }
 
 
