@@ -14,8 +14,15 @@ Variables de entorno que se leen:
 ``CIFAR10_PATH``
     Copia local de CIFAR-10 (la lee :mod:`cifar_lib.data`).
 ``CIFAR_SALIDAS``
-    Carpeta donde se escriben ``results/``, ``figures/`` y ``models/``; por
-    defecto, la raíz del proyecto.
+    Carpeta donde se escriben ``results/``, ``figures/`` y ``models/``. Sin
+    ella, rige :func:`default_output_dir`: solo una ejecución del perfil
+    ``completo`` con sus propios ajustes escribe en las carpetas del proyecto;
+    cualquier otra, en ``salidas/<perfil>/``, para no pisar nunca las salidas
+    guardadas del curso.
+``CIFAR_CACHE``
+    Caché del usuario (por defecto ``~/.cache/cifar_lib``): la copia ``.npz``
+    de los datos, la descarga oficial y los puntos de control de cada
+    entrenamiento, que así sobreviven fuera de la carpeta del proyecto.
 ``CIFAR_PRECISION_MIXTA``
     ``1`` para entrenar con precisión mixta bf16 (pensado para GPU). Por
     defecto, todo en float32, como el informe.
@@ -30,6 +37,7 @@ from pathlib import Path
 PROFILE_ENV = "CIFAR_PERFIL"
 OUTPUT_ENV = "CIFAR_SALIDAS"
 MIXED_PRECISION_ENV = "CIFAR_PRECISION_MIXTA"
+CACHE_ENV = "CIFAR_CACHE"
 
 #: Tamaños del CIFAR-10 oficial tras la división 45.000 / 5.000.
 FULL_TRAIN, FULL_VAL, FULL_TEST = 45_000, 5_000, 10_000
@@ -110,6 +118,9 @@ PROFILES: dict[str, Profile] = {
     ]
 }
 DEFAULT_PROFILE = "completo"
+DEFAULT_SEED = 42
+#: Épocas sin mejora en la pérdida de validación antes de parar (el informe no lo dice).
+DEFAULT_PATIENCE = 10
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,12 @@ class RunConfig:
     data_path: str | None
     output_dir: Path
     mixed_precision: bool = False
+    overrides: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """El perfil, o ``personalizado`` si algún ajuste difiere del perfil (p. ej. menos épocas)."""
+        return "personalizado" if self.overrides else self.profile
 
     @property
     def results_dir(self) -> Path:
@@ -144,13 +161,15 @@ class RunConfig:
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.output_dir / "checkpoints" / f"{self.run}_{self.profile}"
+        return cache_dir() / "puntos_de_control" / f"{self.run}_{self.profile}"
 
     def describe(self) -> str:
         """Una línea legible con lo esencial de la ejecución."""
         sizes = "todas" if self.train_samples is None else thousands(self.train_samples)
+        changed = "".join(f", {name}={value}" for name, value in self.overrides)
+        profile = f"personalizado (perfil {self.profile}{changed})" if self.overrides else self.profile
         return (
-            f"Ejecución {self.run} (paso {self.step}): perfil {self.profile}, "
+            f"Ejecución {self.run} (paso {self.step}): perfil {profile}, "
             f"{plural(self.epochs, 'época')}, lote {self.batch_size}, "
             f"imágenes de entrenamiento: {sizes}, semilla {self.seed}"
             + (", precisión mixta bf16" if self.mixed_precision else "")
@@ -173,10 +192,24 @@ def project_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
-def output_dir() -> Path:
-    """Dónde se escriben resultados, figuras y modelos (``CIFAR_SALIDAS``)."""
+def default_output_dir(label: str) -> Path:
+    """Dónde escribe una ejecución resultados, figuras, modelos (y el ejecutor, cuadernos).
+
+    La única regla: las carpetas del proyecto (``results/``, ``figures/``,
+    ``models/``, ``notebooks/``) guardan solo ejecuciones del perfil
+    ``completo`` con sus propios ajustes. Cualquier otra (``rapido``,
+    ``prueba``, ``personalizado``) va a ``salidas/<etiqueta>/``. ``CIFAR_SALIDAS``
+    elige otra carpeta para todo.
+    """
     chosen = os.environ.get(OUTPUT_ENV)
-    return Path(chosen) if chosen else project_root()
+    if chosen:
+        return Path(chosen)
+    return project_root() if label == "completo" else project_root() / "salidas" / label
+
+
+def cache_dir() -> Path:
+    """La caché del usuario (``CIFAR_CACHE`` o ``~/.cache/cifar_lib``)."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cifar_lib")
 
 
 def check_profile(name: str | None) -> str:
@@ -249,8 +282,8 @@ def resolve_run(
     train_samples: int | None = None,
     val_samples: int | None = None,
     test_samples: int | None = None,
-    seed: int = 42,
-    patience: int = 10,
+    seed: int = DEFAULT_SEED,
+    patience: int = DEFAULT_PATIENCE,
     data_path: str | None = None,
     mixed_precision: bool | None = None,
 ) -> RunConfig:
@@ -282,6 +315,13 @@ def resolve_run(
     """
     seed_run = check_run(run)
     chosen = PROFILES[check_profile(profile)]
+    requested = {
+        "EPOCHS": epochs,
+        "BATCH_SIZE": batch_size,
+        "TRAIN_SAMPLES": train_samples,
+        "VAL_SAMPLES": val_samples,
+        "TEST_SAMPLES": test_samples,
+    }
     if epochs is None:
         epochs = chosen.epochs or seed_run.epochs
     epochs = check_positive_int("EPOCHS", epochs)
@@ -292,6 +332,24 @@ def resolve_run(
         raise ConfigError(f"El parámetro DATA_PATH debe ser una ruta o None, pero vale {data_path!r}.")
     if mixed_precision is None:
         mixed_precision = mixed_precision_from_environment()
+    if not isinstance(mixed_precision, bool):
+        raise ConfigError(
+            f"El parámetro MIXED_PRECISION debe ser True o False, pero vale {mixed_precision!r}."
+        )
+    patience = check_positive_int("PATIENCE", patience)
+    profile_values = {
+        "EPOCHS": chosen.epochs or seed_run.epochs,
+        "BATCH_SIZE": seed_run.batch_size,
+        "TRAIN_SAMPLES": chosen.train_samples,
+        "VAL_SAMPLES": chosen.val_samples,
+        "TEST_SAMPLES": chosen.test_samples,
+    }
+    overrides = [(k, v) for k, v in requested.items() if v is not None and v != profile_values[k]]
+    if patience != DEFAULT_PATIENCE:
+        overrides.append(("PATIENCE", patience))
+    if mixed_precision:
+        overrides.append(("MIXED_PRECISION", True))
+    label = "personalizado" if overrides else chosen.name
     run_config = RunConfig(
         run=run,
         step=seed_run.step,
@@ -308,10 +366,11 @@ def resolve_run(
             "TEST_SAMPLES", chosen.test_samples if test_samples is None else test_samples, FULL_TEST
         ),
         seed=seed,
-        patience=check_positive_int("PATIENCE", patience),
+        patience=patience,
         data_path=None if data_path is None else str(data_path),
-        output_dir=output_dir(),
+        output_dir=default_output_dir(label),
         mixed_precision=bool(mixed_precision),
+        overrides=tuple(overrides),
     )
     import keras
 

@@ -34,10 +34,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from cifar_lib.config import VAL_FRACTION, check_fraction
+from cifar_lib.config import cache_dir as default_cache_dir
 from cifar_lib.files import atomic_writer
 
 DATA_ENV = "CIFAR10_PATH"
-CACHE_ENV = "CIFAR_CACHE"
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 OFFICIAL_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
@@ -213,7 +213,7 @@ def read_raw(source=None, cache_dir=None):
     Devuelve ``(x_train, y_train, x_test, y_test, descripción, sha256)``. La
     descripción nombra el archivo, nunca su ruta absoluta.
     """
-    cache = Path(cache_dir or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cifar_lib")
+    cache = Path(cache_dir or default_cache_dir())
     path = _local_source(source)
     if path is None:
         path = download_official(cache)

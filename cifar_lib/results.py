@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import SEED_RUNS, RunConfig, plural, thousands
+from cifar_lib.config import DEFAULT_SEED, SEED_RUNS, RunConfig, plural, thousands
 from cifar_lib.data import CLASS_NAMES_ES, CifarData
 from cifar_lib.files import atomic_writer
 from cifar_lib.training import TrainingRun
@@ -79,14 +79,22 @@ def run_record(
     model: keras.Model,
     training: TrainingRun,
     test_accuracy: float,
+    test_accuracy_with_flip: float | None = None,
 ) -> dict:
-    """El diccionario que se guarda como resultado de una ejecución."""
+    """El diccionario que se guarda como resultado de una ejecución.
+
+    ``test_accuracy`` es siempre la precisión de una sola pasada por imagen; la
+    que promedia cada imagen con su reflejo (``evaluate_with_flip``) va aparte,
+    en ``test_accuracy_with_flip``.
+    """
     seed_run = SEED_RUNS[config.run]
     return {
         "run": config.run,
         "step": config.step,
         "title": seed_run.title,
         "profile": config.profile,
+        "label": config.label,
+        "overrides": dict(config.overrides),
         "params": int(model.count_params()),
         "epochs": config.epochs,
         "epochs_run": training.epochs_run,
@@ -97,6 +105,9 @@ def run_record(
         "test_samples": len(data.y_test),
         "seed": config.seed,
         "test_accuracy": round(float(test_accuracy), 6),
+        "test_accuracy_with_flip": (
+            None if test_accuracy_with_flip is None else round(float(test_accuracy_with_flip), 6)
+        ),
         "seed_accuracy": seed_run.seed_accuracy,
         "train_seconds": round(training.train_seconds, 2),
         "resumed_from_epoch": training.resumed_from_epoch,
@@ -118,10 +129,16 @@ def save_run(
     model: keras.Model,
     training: TrainingRun,
     test_accuracy: float,
+    test_accuracy_with_flip: float | None = None,
 ) -> Path:
-    """Escribe ``results/<ejecución>.json`` de forma atómica y devuelve su ruta."""
-    record = run_record(config, data, model, training, test_accuracy)
-    path = config.results_dir / f"{config.run}.json"
+    """Escribe el resultado de forma atómica y devuelve su ruta.
+
+    ``results/<ejecución>.json`` con la semilla por defecto y
+    ``results/<ejecución>_semilla<N>.json`` con otra: cada semilla, su registro.
+    """
+    record = run_record(config, data, model, training, test_accuracy, test_accuracy_with_flip)
+    suffix = "" if config.seed == DEFAULT_SEED else f"_semilla{config.seed}"
+    path = config.results_dir / f"{config.run}{suffix}.json"
     with atomic_writer(path, "w") as handle:
         json.dump(record, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
@@ -153,6 +170,14 @@ def format_seconds(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def accuracy_text(record: dict) -> str:
+    """``86.49 %``, o ``86.49 % (87.29 % con volteo)`` si se midió también con volteo en el test."""
+    text = f"{100 * record['test_accuracy']:.2f} %"
+    if record.get("test_accuracy_with_flip") is not None:
+        text += f" ({100 * record['test_accuracy_with_flip']:.2f} % con volteo)"
+    return text
+
+
 def summary_rows(runs: list[dict]) -> list[dict]:
     """Una fila por ejecución, con la precisión nuestra y la del informe."""
     rows = []
@@ -168,10 +193,10 @@ def summary_rows(runs: list[dict]) -> list[dict]:
                 "paso": record["step"],
                 "qué cambia": record.get("title", ""),
                 "parámetros": thousands(record["params"]),
-                "perfil": record["profile"],
+                "perfil": record.get("label", record["profile"]),
                 "épocas": record["epochs_run"],
                 "tiempo": format_seconds(record["train_seconds"]),
-                "precisión test": f"{100 * record['test_accuracy']:.2f} %",
+                "precisión test": accuracy_text(record),
                 "informe": reference,
                 "dispositivo": f"{record['backend']}, {record['device']}",
             }
@@ -219,12 +244,19 @@ def per_class_accuracy(true_labels, predicted_labels, num_classes: int = 10) -> 
 def provenance_line(config: RunConfig, data: CifarData) -> str:
     """Qué ejecución produjo las salidas de un cuaderno: perfil, épocas, backend, dispositivo, fecha, datos."""
     return (
-        f"Procedencia: perfil {config.profile}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
+        f"Procedencia: perfil {_profile_text(config)}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
         f"{thousands(len(data.y_train))} imágenes de entrenamiento; backend {keras.config.backend()} "
         f"en {device_name()}{', precisión mixta bf16' if config.mixed_precision else ''}; "
         f"{dt.date.today().isoformat()}; datos: {data.source}, "
         f"sha256 {data.sha256[:12]}…"
     )
+
+
+def _profile_text(config: RunConfig) -> str:
+    if not config.overrides:
+        return config.profile
+    changed = ", ".join(f"{name}={value}" for name, value in config.overrides)
+    return f"personalizado ({config.profile} con {changed})"
 
 
 def replace_section(document: Path, name: str, content: str) -> None:

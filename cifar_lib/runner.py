@@ -22,7 +22,15 @@ from pathlib import Path
 
 import nbformat
 
-from cifar_lib.config import MIXED_PRECISION_ENV, OUTPUT_ENV, PROFILE_ENV, check_profile, project_root
+from cifar_lib.config import (
+    MIXED_PRECISION_ENV,
+    OUTPUT_ENV,
+    PROFILE_ENV,
+    ConfigError,
+    check_profile,
+    default_output_dir,
+    project_root,
+)
 from cifar_lib.results import format_seconds, summary_table
 
 
@@ -152,17 +160,23 @@ def run_notebooks(
     notebooks = course_notebooks(steps)
     if not notebooks:
         raise NotebookFailure("—", None, f"No hay cuadernos para los pasos {steps}.")
-    in_place = output_dir is None and profile == "completo"
-    if output_dir is None:
-        output_dir = project_root() if in_place else project_root() / "salidas" / profile
-    output_dir = Path(output_dir).resolve()
+    parameters = parameters or {}
+    check_parameter_names(parameters, notebooks)
+    changes_settings = mixed_precision or any(parameters.get(name) is not None for name in SETTING_PARAMETERS)
+    label = "personalizado" if changes_settings else profile
+    output_dir = Path(output_dir or default_output_dir(label)).resolve()
+    in_place = output_dir == project_root().resolve()
     target_dir = notebooks_dir() if in_place else output_dir / "notebooks"
     target_dir.mkdir(parents=True, exist_ok=True)
     replacements = path_replacements(output_dir)
-    kernel_environment = {PROFILE_ENV: profile, OUTPUT_ENV: str(output_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    kernel_environment = {PROFILE_ENV: profile, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if not in_place:  # fuera del proyecto, todo a la carpeta elegida; en él, decide cada cuaderno
+        kernel_environment[OUTPUT_ENV] = str(output_dir)
     if mixed_precision:
         kernel_environment[MIXED_PRECISION_ENV] = "1"
-    saved_environment = {name: os.environ.get(name) for name in kernel_environment}
+    saved_environment = {name: os.environ.get(name) for name in (*kernel_environment, OUTPUT_ENV)}
+    if in_place:
+        os.environ.pop(OUTPUT_ENV, None)
     os.environ.update(kernel_environment)  # los kernels heredan el entorno de este proceso
     try:
         executed = _execute_in_order(notebooks, target_dir, profile, parameters, replacements)
@@ -223,6 +237,41 @@ class IndentedEcho:
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+#: Parámetros que cambian los ajustes del perfil: con uno de ellos, la ejecución es «personalizada».
+SETTING_PARAMETERS = (
+    "EPOCHS",
+    "FINAL_EPOCHS",
+    "BATCH_SIZE",
+    "TRAIN_SAMPLES",
+    "VAL_SAMPLES",
+    "TEST_SAMPLES",
+    "PATIENCE",
+)
+
+
+def parameter_names(path: Path) -> set[str]:
+    """Los nombres que asigna la celda ``parameters`` de un cuaderno."""
+    notebook = nbformat.read(path, as_version=4)
+    names = set()
+    for cell in notebook.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return names
+
+
+def check_parameter_names(parameters: dict, notebooks: list[Path]) -> None:
+    """Rechaza un parámetro que ningún cuaderno elegido tiene (una errata no pasa en silencio)."""
+    valid = set().union(*(parameter_names(path) for path in notebooks))
+    unknown = sorted(set(parameters) - valid)
+    if unknown:
+        raise ConfigError(
+            f"Parámetro desconocido: {', '.join(unknown)}. "
+            f"Los de estos cuadernos son: {', '.join(sorted(valid))}."
+        )
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

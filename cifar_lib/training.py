@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import RunConfig
+from cifar_lib.config import SEED_RUNS, RunConfig, plural
 from cifar_lib.data import NUM_CLASSES, CifarData
 from cifar_lib.files import atomic_writer
 
@@ -154,26 +154,47 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 class ResumableCheckpoint(keras.callbacks.Callback):
     """Guarda cada época lo necesario para reanudar, y los mejores pesos.
 
-    En ``folder`` escribe, siempre de forma atómica (archivo temporal y
-    renombrado):
+    En ``folder`` (fuera del proyecto, en la caché del usuario) escribe, siempre
+    de forma atómica (archivo temporal y renombrado):
 
-    - ``ultimo.weights.h5``: pesos y estado del optimizador de la última época;
+    - ``ultimo.weights.h5``: pesos, estado del optimizador (y con él la posición
+      en la tasa de aprendizaje) y estado de los generadores aleatorios de las
+      capas (aumento, dropout) al final de la última época;
     - ``mejor.weights.h5``: los pesos con mejor ``monitor`` (``val_accuracy``);
-    - ``estado.json``: la época completada, la historia y el mejor valor. Se
-      escribe el último, así que si existe, los pesos que nombra están completos.
+    - ``mejor_hasta_N.weights.h5``: para cada ``N`` de ``keep_best_at``, los
+      mejores pesos de las ``N`` primeras épocas (lo que habría guardado una
+      ejecución de ``N`` épocas);
+    - ``estado.json``: la época completada, la historia, los mejores valores y
+      los ajustes. Se escribe el último: si existe, los pesos que nombra están
+      completos.
+
+    Solo se reanuda un entrenamiento con exactamente los mismos ``settings``.
+    Si se le pasa el ``EarlyStopping`` del entrenamiento, al reanudar le
+    devuelve la paciencia que ya llevaba gastada (la recalcula con la historia).
     """
 
-    def __init__(self, folder: Path, settings: dict | None = None, monitor: str = "val_accuracy"):
+    def __init__(
+        self,
+        folder: Path,
+        settings: dict | None = None,
+        monitor: str = "val_accuracy",
+        early_stopping: keras.callbacks.EarlyStopping | None = None,
+        keep_best_at: tuple[int, ...] = (),
+    ):
         super().__init__()
         self.folder = Path(folder)
-        self.settings = settings or {}
+        self.settings = json.loads(json.dumps(settings or {}))  # tal como queda en el JSON
         self.monitor = monitor
+        self.early_stopping = early_stopping
+        self.keep_best_at = tuple(keep_best_at)
         self.state = self.load_state() or {
             "epoch": 0,
             "history": {},
             "best": None,
             "best_epoch": None,
+            "best_at": {},
             "seconds": 0.0,
+            "finished": False,
             "settings": self.settings,
         }
 
@@ -189,18 +210,42 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     def best_path(self) -> Path:
         return self.folder / "mejor.weights.h5"
 
-    def load_state(self) -> dict | None:
-        """El estado guardado, o ``None`` si no hay nada que reanudar con estos ajustes."""
+    def best_at_path(self, epochs: int) -> Path:
+        return self.folder / f"mejor_hasta_{epochs}.weights.h5"
+
+    def saved_state(self) -> dict | None:
+        """El ``estado.json`` de la carpeta (con cualquier ajuste), o ``None`` si no hay."""
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not self.latest_path.exists() or state.get("settings") != self.settings:
+        return state if self.latest_path.exists() else None
+
+    def load_state(self) -> dict | None:
+        """El estado guardado, o ``None`` si no hay nada que reanudar con estos ajustes."""
+        state = self.saved_state()
+        if state is None or state.get("settings") != self.settings:
             return None
         return state
 
+    def set_aside_other_run(self) -> str | None:
+        """Si la carpeta guarda un entrenamiento con otros ajustes, lo aparta a ``<carpeta>.anterior``.
+
+        Nunca se borra un entrenamiento a medias sin avisar: se conserva el
+        último apartado. Devuelve qué ajustes difieren (o ``None``).
+        """
+        state = self.saved_state()
+        if state is None or state.get("settings") == self.settings:
+            return None
+        old = state.get("settings", {})
+        differences = sorted(k for k in set(old) | set(self.settings) if old.get(k) != self.settings.get(k))
+        aside = self.folder.with_name(self.folder.name + ".anterior")
+        shutil.rmtree(aside, ignore_errors=True)
+        self.folder.rename(aside)
+        return ", ".join(differences)
+
     def restore(self, model: keras.Model) -> int:
-        """Carga los últimos pesos guardados en ``model``; devuelve la época en que se quedó."""
+        """Carga en ``model`` el último estado guardado; devuelve la época en que se quedó."""
         if not self.state["epoch"]:
             return 0
         if not model.optimizer.built:
@@ -210,12 +255,24 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
     def _save_weights(self, path: Path) -> None:
         temporary = path.with_name(f".tmp-{path.name}")
-        self.model.save_weights(temporary)
-        temporary.replace(path)
+        try:
+            self.model.save_weights(temporary)
+            temporary.replace(path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def on_train_begin(self, logs=None):
         self._started = time.perf_counter()
         self._seconds_before = self.state["seconds"]
+        self._replayed = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Aquí y no en on_train_begin: EarlyStopping se reinicia en su propio on_train_begin.
+        if not self._replayed and self.early_stopping is not None:
+            past = self.state["history"].get(self.early_stopping.monitor, [])
+            for past_epoch, value in enumerate(past):
+                self.early_stopping.on_epoch_end(past_epoch, {self.early_stopping.monitor: value})
+        self._replayed = True
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -227,56 +284,121 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if value is not None and (self.state["best"] is None or value > self.state["best"]):
             self.state["best"], self.state["best_epoch"] = float(value), epoch + 1
             self._save_weights(self.best_path)
+        if epoch + 1 in self.keep_best_at and self.best_path.exists():
+            shutil.copyfile(self.best_path, self.best_at_path(epoch + 1))
+            self.state["best_at"][str(epoch + 1)] = {
+                "epoch": self.state["best_epoch"],
+                "value": self.state["best"],
+                "seconds": self.state["seconds"],
+            }
         self._save_weights(self.latest_path)
         self.state["epoch"] = epoch + 1
+        self._write_state()
+
+    def on_train_end(self, logs=None):
+        # Solo se llega aquí si fit() acaba (todas las épocas, o el EarlyStopping lo detuvo);
+        # un proceso interrumpido no pasa por aquí y se reanuda.
+        self.state["finished"] = True
+        self._write_state()
+
+    def _write_state(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
         with atomic_writer(self.state_path, "w") as handle:
             json.dump(self.state, handle)
 
-    def restore_best(self) -> None:
-        """Deja en el modelo los pesos de la mejor época."""
-        if self.best_path.exists():
-            self.model.load_weights(self.best_path)
+    def restore_best(self, model: keras.Model | None = None, up_to_epoch: int | None = None) -> None:
+        """Deja en el modelo los pesos de la mejor época (de las ``up_to_epoch`` primeras, si se pide)."""
+        path = self.best_path if up_to_epoch is None else self.best_at_path(up_to_epoch)
+        if path.exists():
+            (model or self.model).load_weights(path)
 
 
-def seed_callbacks(config: RunConfig) -> tuple[keras.callbacks.EarlyStopping, ResumableCheckpoint]:
+def seed_callbacks(
+    config: RunConfig, settings: dict, keep_best_at: tuple[int, ...] = ()
+) -> tuple[keras.callbacks.EarlyStopping, ResumableCheckpoint]:
     """Los dos callbacks del informe: ``(callback_loss, callback_accuracy)``."""
     callback_loss = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience)
-    callback_accuracy = ResumableCheckpoint(config.checkpoint_dir, resume_settings(config))
+    callback_accuracy = ResumableCheckpoint(
+        config.checkpoint_dir, settings, early_stopping=callback_loss, keep_best_at=keep_best_at
+    )
     return callback_loss, callback_accuracy
 
 
-def resume_settings(config: RunConfig) -> dict:
-    """Lo que debe coincidir para continuar un entrenamiento interrumpido (las épocas pueden cambiar)."""
+def resume_settings(config: RunConfig, data: CifarData, model: keras.Model) -> dict:
+    """Todo lo que debe coincidir para continuar un entrenamiento interrumpido.
+
+    Incluye la configuración del optimizador y de la pérdida (la tasa de
+    aprendizaje y su calendario dependen de las épocas y del pico elegidos).
+    """
     return {
+        "run": config.run,
         "step": config.step,
+        "epochs": config.epochs,
         "batch_size": config.batch_size,
-        "train_samples": config.train_samples,
-        "val_samples": config.val_samples,
+        "patience": config.patience,
+        "train_samples": len(data.y_train),
+        "val_samples": len(data.y_val),
         "seed": config.seed,
-        "data_path": config.data_path,
+        "data_sha256": data.sha256,
         "mixed_precision": config.mixed_precision,
+        "optimizer": {
+            "class": type(model.optimizer).__name__,
+            # sin "name": Keras numera los optimizadores de una sesión (adam, adam_1…)
+            **{k: v for k, v in model.optimizer.get_config().items() if k != "name"},
+        },
+        "loss": keras.saving.serialize_keras_object(model.loss),
     }
 
 
-def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int | str = 2) -> TrainingRun:
+def train(
+    model: keras.Model,
+    data: CifarData,
+    config: RunConfig,
+    verbose: int | str = 2,
+    keep_best_at: tuple[int, ...] = (),
+    fresh: bool = False,
+) -> TrainingRun:
     """Entrena ``model`` con la configuración dada y devuelve un :class:`TrainingRun`.
 
-    Compila el modelo si no lo está, fija la semilla y, si hay un
-    entrenamiento interrumpido con la misma ejecución y perfil, lo reanuda. Al
-    terminar, el modelo queda con los pesos de la mejor época en validación.
+    Compila el modelo si no lo está y, si en ``config.checkpoint_dir`` hay un
+    entrenamiento con los mismos ajustes, lo continúa desde la última época
+    guardada (o, si ya terminó, solo carga sus pesos). Un reanudado sigue siendo
+    el mismo entrenamiento: pesos, estado del optimizador y de la tasa de
+    aprendizaje, generadores aleatorios de las capas, mejor época y paciencia
+    gastada. Lo único que cambia es el orden de las imágenes en las épocas que
+    faltan, que se baraja con la semilla ``SEED + época de reanudación``.
+
+    Al terminar, el modelo queda con los pesos de la mejor época en validación.
     ``verbose=2`` imprime una línea por época (la salida que se guarda en los
-    cuadernos).
+    cuadernos). ``keep_best_at=(20,)`` guarda además los mejores pesos de las 20
+    primeras épocas; ``fresh=True`` descarta lo guardado y empieza de cero.
     """
-    set_seed(config.seed)
     if not model.compiled:
         compile_model(model)
-    callback_loss, callback_accuracy = seed_callbacks(config)
-    if callback_accuracy.load_state() is None:
+    settings = resume_settings(config, data, model)
+    if fresh:
         shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
+    callback_loss, callback_accuracy = seed_callbacks(config, settings, keep_best_at)
+    if callback_accuracy.load_state() is None:
+        differences = callback_accuracy.set_aside_other_run()
+        if differences:
+            print(
+                f"Había un entrenamiento guardado con otros ajustes ({differences}); "
+                f"se ha apartado a {config.checkpoint_dir.name}.anterior y se empieza de cero.",
+                flush=True,
+            )
     initial_epoch = callback_accuracy.restore(model)
-    if initial_epoch:
+    finished = callback_accuracy.state.get("finished", False)
+    if finished:
+        print(
+            f"Este entrenamiento ya terminó ({plural(initial_epoch, 'época')}) y está guardado en "
+            f"{config.checkpoint_dir.name}: se cargan sus pesos sin volver a entrenar.",
+            flush=True,
+        )
+    elif initial_epoch:
         print(f"Se reanuda un entrenamiento interrumpido desde la época {initial_epoch}.", flush=True)
-    if initial_epoch < config.epochs:
+    set_seed(config.seed + initial_epoch)  # el orden de las imágenes en las épocas que faltan
+    if not finished:
         x_train, y_train, x_val, y_val = on_device(
             data.x_train, one_hot(data.y_train), data.x_val, one_hot(data.y_val)
         )
@@ -290,9 +412,8 @@ def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int |
             callbacks=[callback_loss, callback_accuracy],
             verbose=verbose,
         )
-    callback_accuracy.restore_best()
+    callback_accuracy.restore_best(model)
     state = callback_accuracy.state
-    shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
     return TrainingRun(
         history=state["history"],
         train_seconds=state["seconds"],
@@ -300,6 +421,32 @@ def train(model: keras.Model, data: CifarData, config: RunConfig, verbose: int |
         stopped_early=len(state["history"].get("loss", [])) < config.epochs,
         best_epoch=state["best_epoch"],
     )
+
+
+def intermediate_epochs(config: RunConfig) -> tuple[int, ...]:
+    """Las épocas de las ejecuciones más cortas del informe con el mismo paso (``06_final`` → ``(20,)``).
+
+    Con Adam a tasa constante y la misma semilla, las 20 primeras épocas de las
+    100 del modelo final *son* la ejecución de 20 épocas: basta con guardar sus
+    mejores pesos al pasar por la época 20.
+    """
+    return tuple(
+        sorted(r.epochs for r in SEED_RUNS.values() if r.step == config.step and r.epochs < config.epochs)
+    )
+
+
+def train_report_run(config: RunConfig, data: CifarData) -> tuple[keras.Model, TrainingRun]:
+    """Construye, compila como el informe y entrena (reanudable) la red de ``config.step`` (pasos 1–6).
+
+    Es lo que hace cada cuaderno, sin el cuaderno: sirve para dejar un
+    entrenamiento largo en una terminal (``python -m cifar_lib entrenar``) y
+    que el cuaderno lo encuentre terminado en su punto de control.
+    """
+    from cifar_lib.models import build_model
+
+    set_seed(config.seed)  # los pesos iniciales dependen solo de la semilla
+    model = compile_model(build_model(config.step))
+    return model, train(model, data, config, keep_best_at=intermediate_epochs(config))
 
 
 def evaluate(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:

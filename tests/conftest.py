@@ -26,6 +26,7 @@ from cifar_lib.data import CLASS_NAMES_EN  # noqa: E402
 #: La copia real que indica CIFAR10_PATH al empezar (en CI, la compartida); los
 #: tests que no la piden no la ven.
 REAL_COPY = os.environ.get("CIFAR10_PATH")
+REAL_JPEG_COPY = os.environ.get("CIFAR10_JPEG_PATH")
 
 #: Imágenes por clase en los datos de prueba (suficientes para el perfil «prueba»).
 TRAIN_PER_CLASS, TEST_PER_CLASS = 50, 20
@@ -131,6 +132,14 @@ def real_copy() -> Path:
     if not REAL_COPY:
         pytest.skip("CIFAR10_PATH no indica una copia real de CIFAR-10")
     return Path(REAL_COPY)
+
+
+@pytest.fixture
+def real_jpeg_copy() -> Path:
+    """La copia JPEG real (carpetas de imágenes) de ``CIFAR10_JPEG_PATH``; el test se salta si no hay."""
+    if not REAL_JPEG_COPY:
+        pytest.skip("CIFAR10_JPEG_PATH no indica la copia JPEG de CIFAR-10")
+    return Path(REAL_JPEG_COPY)
 
 
 def tar_with(members: dict[str, bytes], target: Path, links: dict[str, str] | None = None) -> Path:

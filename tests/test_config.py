@@ -74,3 +74,23 @@ def test_outputs_go_where_cifar_salidas_says(tmp_path, monkeypatch):
 def test_description_reads_in_spanish():
     assert "1 época," in resolve_run("01", epochs=1).describe()
     assert "20 épocas" in resolve_run("01", profile="completo").describe()
+
+
+def test_only_a_complete_run_with_its_own_settings_writes_the_course_folders(monkeypatch):
+    monkeypatch.delenv("CIFAR_SALIDAS")  # como en JupyterLab: sin variables de entorno
+    root = config.project_root()
+    assert resolve_run("05", profile="completo").output_dir == root
+    assert resolve_run("05", profile="completo", seed=7).output_dir == root  # otra semilla, mismo perfil
+    assert resolve_run("05", profile="completo", epochs=20).output_dir == root  # lo mismo que el perfil
+    assert resolve_run("05", profile="rapido").output_dir == root / "salidas" / "rapido"
+    shortened = resolve_run("06_final", profile="completo", epochs=5)
+    assert shortened.output_dir == root / "salidas" / "personalizado"
+    assert shortened.label == "personalizado" and dict(shortened.overrides) == {"EPOCHS": 5}
+    assert "personalizado" in shortened.describe() and "EPOCHS=5" in shortened.describe()
+    assert resolve_run("01", profile="completo", patience=3).label == "personalizado"
+
+
+@pytest.mark.parametrize("bad", ["0", "sí", 1])
+def test_mixed_precision_must_be_a_boolean(bad):
+    with pytest.raises(ConfigError, match="MIXED_PRECISION debe ser True o False"):
+        resolve_run("01", profile="prueba", mixed_precision=bad)

@@ -242,8 +242,9 @@ def test_tar_members_are_read_without_extracting(tmp_path, image_archive):
 
 
 @pytest.mark.real_data
-def test_the_real_copy_splits_45000_5000_10000(real_copy):
-    cifar = load_cifar10(real_copy)
+@pytest.mark.parametrize("copy", ["real_copy", "real_jpeg_copy"])
+def test_the_real_copy_splits_45000_5000_10000(copy, request):
+    cifar = load_cifar10(request.getfixturevalue(copy))
     assert cifar.x_train.shape == (45_000, 32, 32, 3)
     assert cifar.x_val.shape == (5_000, 32, 32, 3)
     assert cifar.x_test.shape == (10_000, 32, 32, 3)
@@ -259,3 +260,17 @@ def test_a_cache_holding_python_objects_is_never_unpickled(image_archive, tmp_pa
     cifar = load_cifar10(image_archive)  # la caché se descarta y se reconstruye
     assert cifar.x_train.shape == (450, 32, 32, 3)
     assert not (tmp_path / "HACKED").exists()
+
+
+@pytest.mark.real_data
+def test_the_official_archive_keeps_the_published_order(real_copy):
+    from cifar_lib.data import read_raw
+
+    if data.detect_kind(real_copy) != "official_archive":
+        pytest.skip("CIFAR10_PATH no es el archivo oficial")
+    x_train, y_train, x_test, y_test, description, digest = read_raw(real_copy)
+    # Las primeras etiquetas de data_batch_1 y de test_batch del CIFAR-10 publicado.
+    assert y_train[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
+    assert y_test[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
+    assert x_train.shape == (50_000, 32, 32, 3) and x_test.shape == (10_000, 32, 32, 3)
+    assert "oficial" in description and len(digest) == 64

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import nbformat
 import pytest
 
 from cifar_lib import runner
-from cifar_lib.config import SEED_RUNS, project_root
+from cifar_lib.config import SEED_RUNS, ConfigError, project_root
 
 pytestmark = pytest.mark.slow
 NOTEBOOKS = project_root() / "notebooks"
@@ -121,3 +122,37 @@ def test_quick_profile_runs_the_course_on_the_real_copy(real_copy, tmp_path, mon
         assert record["profile"] == "rapido" and record["test_samples"] == 1_000
         assert record["data_source"].startswith(real_copy.name)
         assert 0.0 <= record["test_accuracy"] <= 1.0
+
+
+def test_a_misspelt_parameter_is_rejected_with_the_valid_names(tmp_path):
+    with pytest.raises(ConfigError, match="Parámetro desconocido: NOEXISTE") as error:
+        runner.run_notebooks([1], profile="prueba", output_dir=tmp_path, parameters={"NOEXISTE": 3})
+    assert "EPOCHS" in str(error.value) and "SEED" in str(error.value)
+    assert not (tmp_path / "notebooks").exists()
+
+
+def _folder_fingerprint(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_quick_run_opened_like_jupyterlab_never_touches_the_course_outputs(image_archive, monkeypatch):
+    """Un estudiante pone PROFILE = "prueba" en la celda de parámetros y ejecuta todo, sin el ejecutor."""
+    import nbclient
+
+    root = project_root()
+    monkeypatch.delenv("CIFAR_SALIDAS")
+    monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
+    course = {name: _folder_fingerprint(root / name) for name in ("results", "figures", "models")}
+    quick_outputs = root / "salidas" / "prueba"
+    shutil.rmtree(quick_outputs, ignore_errors=True)
+    notebook = nbformat.read(NOTEBOOKS / "01_modelo_basico.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace("PROFILE = None", 'PROFILE = "prueba"')
+    try:
+        nbclient.NotebookClient(notebook, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        assert json.loads((quick_outputs / "results" / "01.json").read_text())["profile"] == "prueba"
+        assert (quick_outputs / "figures" / "01_curvas.png").exists()
+    finally:
+        shutil.rmtree(quick_outputs, ignore_errors=True)
+    assert {name: _folder_fingerprint(root / name) for name in course} == course

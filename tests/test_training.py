@@ -23,7 +23,7 @@ def tiny(official_archive):
 def _train_once(run_config, cifar):
     training.set_seed(run_config.seed)
     model = models.build_model(run_config.step)
-    run = training.train(model, cifar, run_config, verbose=0)
+    run = training.train(model, cifar, run_config, verbose=0, fresh=True)
     return model, run, training.evaluate(model, cifar)
 
 
@@ -40,7 +40,7 @@ def test_short_training_writes_a_complete_results_file(tiny):
     assert record["data_source"].startswith("cifar-10-python.tar.gz")
     assert record["data_sha256"] == cifar.sha256 and len(cifar.sha256) == 64
     assert record["backend"] in {"tensorflow", "jax", "torch"} and record["device"]
-    assert not run_config.checkpoint_dir.exists()  # nada que reanudar tras terminar
+    assert not run_config.checkpoint_dir.is_relative_to(config.project_root())  # fuera del proyecto
 
 
 def test_same_seed_same_metrics_on_the_cpu(tiny):
@@ -106,7 +106,9 @@ def test_a_killed_training_resumes_from_its_last_epoch(official_archive, tmp_pat
     outcome = json.loads(finished.stdout.strip().splitlines()[-1])
     assert 2 <= outcome["resumed_from"] == interrupted_at < 8
     assert outcome["epochs_run"] == len(outcome["history"]["loss"]) == 8
-    assert not state.exists()
+    assert json.loads(state.read_text())["finished"]  # terminado: volver a lanzarlo solo carga los pesos
+    again = subprocess.run(command, capture_output=True, text=True, check=True, env=os.environ.copy())
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {**outcome, "resumed_from": 8}
 
 
 def test_a_checkpoint_from_other_settings_is_not_resumed(tiny):
@@ -115,11 +117,92 @@ def test_a_checkpoint_from_other_settings_is_not_resumed(tiny):
     folder.mkdir(parents=True)
     model = training.compile_model(models.build_model(run_config.step))
     model.save_weights(folder / "ultimo.weights.h5")
-    other = {**training.resume_settings(run_config), "batch_size": 7}
+    other = {**training.resume_settings(run_config, cifar, model), "batch_size": 7}
     state = {"epoch": 1, "history": {}, "best": None, "best_epoch": None, "seconds": 1.0, "settings": other}
     (folder / "estado.json").write_text(json.dumps(state))
     run = training.train(models.build_model(run_config.step), cifar, run_config, verbose=0)
     assert run.resumed_from_epoch == 0 and run.epochs_run == 2
+    # El entrenamiento con otros ajustes no se pierde: queda apartado junto al nuevo.
+    aside = folder.with_name(folder.name + ".anterior")
+    assert json.loads((aside / "estado.json").read_text())["settings"]["batch_size"] == 7
+
+
+class Interrupted(Exception):
+    """Simula que el proceso muere justo después de guardar una época."""
+
+
+def _interrupt_after(monkeypatch, epochs_done):
+    original = training.ResumableCheckpoint.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch + 1 == epochs_done:
+            raise Interrupted
+
+    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", on_epoch_end)
+    return original
+
+
+def test_resuming_restores_optimizer_state_and_the_learning_rate_schedule(tiny, monkeypatch):
+    run_config, cifar = tiny
+    run_config = config.resolve_run("07", profile="prueba", epochs=4, train_samples=200, test_samples=100)
+    steps = -(-len(cifar.y_train) // run_config.batch_size)
+
+    def modern():
+        return training.compile_modern(models.build_model(7), steps_per_epoch=steps, epochs=4)
+
+    interrupted = modern()
+    original = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(Interrupted):
+        training.train(interrupted, cifar, run_config, verbose=0, fresh=True)
+    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+
+    resumed = modern()
+    callback = training.ResumableCheckpoint(
+        run_config.checkpoint_dir, training.resume_settings(run_config, cifar, resumed)
+    )
+    assert callback.restore(resumed) == 2
+    assert int(resumed.optimizer.iterations) == int(interrupted.optimizer.iterations) == 2 * steps
+    rate = float(resumed.optimizer.learning_rate)
+    assert rate == float(interrupted.optimizer.learning_rate) and rate > 0  # mismo punto del calendario
+    for mine, theirs in zip(resumed.optimizer.variables, interrupted.optimizer.variables):
+        assert (mine.numpy() == theirs.numpy()).all(), mine.path  # momentos incluidos
+    for mine, theirs in zip(resumed.weights, interrupted.weights):
+        assert (mine.numpy() == theirs.numpy()).all(), mine.path
+
+
+def test_resuming_keeps_the_early_stopping_patience_already_spent(tiny, monkeypatch):
+    run_config, cifar = tiny
+    run_config = config.resolve_run("02", profile="prueba", epochs=5, patience=2, train_samples=200)
+    model = training.compile_model(models.build_model(2))
+    original = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(Interrupted):
+        training.train(model, cifar, run_config, verbose=0, fresh=True)
+    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+    # La época 1 fue mucho mejor que todo lo que vendrá, y la 2 ya gastó una época de paciencia.
+    state_path = run_config.checkpoint_dir / "estado.json"
+    state = json.loads(state_path.read_text())
+    state["history"]["val_loss"] = [0.01, 5.0]
+    state_path.write_text(json.dumps(state))
+
+    run = training.train(models.build_model(2), cifar, run_config, verbose=0)
+    # Sin recuperar la paciencia, el EarlyStopping empezaría de cero y llegaría a la época 5.
+    assert run.resumed_from_epoch == 2 and run.epochs_run == 3 and run.stopped_early
+
+
+def test_the_best_weights_of_the_first_epochs_are_kept_apart(tiny):
+    run_config, cifar = tiny
+    run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
+    model = training.compile_model(models.build_model(2))
+    run = training.train(model, cifar, run_config, verbose=0, fresh=True, keep_best_at=(2,))
+    callback = training.ResumableCheckpoint(
+        run_config.checkpoint_dir, training.resume_settings(run_config, cifar, model)
+    )
+    first_two = run.history["val_accuracy"][:2]
+    assert callback.state["best_at"]["2"]["epoch"] == first_two.index(max(first_two)) + 1
+    callback.restore_best(model, up_to_epoch=2)
+    scores = model.evaluate(cifar.x_val, training.one_hot(cifar.y_val), verbose=0, return_dict=True)
+    assert scores["accuracy"] == pytest.approx(max(first_two), abs=1e-6)
 
 
 def test_modern_recipe_warms_up_then_decays_to_zero():
@@ -147,7 +230,7 @@ def test_grouping_steps_per_call_does_not_change_the_result(tiny):
     for steps in (1, 4):
         training.set_seed(run_config.seed)
         model = training.compile_model(models.build_model(run_config.step), steps_per_execution=steps)
-        histories.append(training.train(model, cifar, run_config, verbose=0).history)
+        histories.append(training.train(model, cifar, run_config, verbose=0, fresh=True).history)
     assert histories[0]["loss"] == pytest.approx(histories[1]["loss"], rel=1e-4)
 
 
@@ -206,7 +289,7 @@ def test_mixed_precision_computes_in_bf16_but_keeps_weights_and_output_in_float3
     assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
     assert model.get_layer("aumento_de_datos").compute_dtype == "float32"
     assert model.get_layer("salida").compute_dtype == "float32"
-    run = training.train(model, cifar, run_config, verbose=0)
+    run = training.train(model, cifar, run_config, verbose=0, fresh=True)
     assert np.isfinite(run.history["loss"]).all()
     assert training.predict(model, cifar.x_test[:4]).dtype == np.float32
     # Sin la variable, todo vuelve a float32, como en el informe.
