@@ -34,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cifar_lib import augmentation, config, models, results, training  # noqa: E402
+from cifar_lib import augmentation, config, device, models, results, training  # noqa: E402
 from cifar_lib.data import CifarData  # noqa: E402
 
 FULL_EPOCH = 45_000
@@ -136,7 +136,8 @@ def augmentation_rates(
 def training_rate(step: int, batch_size: int, count: int) -> dict:
     """Entrena una época de calentamiento (compilación) y mide la segunda."""
     data = synthetic_data(count)
-    model = training.compile_model(models.build_model(step))
+    mixed = config.mixed_precision_from_environment()  # CIFAR_MIXED_PRECISION=1: bf16
+    model = training.compile_model(models.build_model(step, mixed_precision=mixed))
     targets = training.one_hot(data.y_train)
     model.fit(data.x_train[: batch_size * 2], targets[: batch_size * 2], batch_size=batch_size, verbose=0)
     start = time.perf_counter()
@@ -171,7 +172,7 @@ def helper_versus_fit(step: int, count: int, epochs: int, output: Path) -> dict:
         )
 
     def helper():
-        training.train(models.build_model(step), data, run_config, verbose=0)
+        training.train(models.build_model(step), data, run_config, verbose=0, fresh=True)
 
     plain()  # calentamiento
     plain_s = count * epochs / best_rate(plain, count * epochs, 2)
@@ -197,7 +198,7 @@ def readme_table(folder: Path, results_dir: Path) -> str:
         (r["run"], r["device"]): r
         for r in results.load_runs(results_dir)
         if r["profile"] == "completo"
-        and r["epochs"] == config.SEED_RUNS[r["run"]].epochs
+        and r["epochs"] == config.REPORT_RUNS[r["run"]].epochs
         and r["train_samples"] == 45_000
     }
     headers = ["paso", "parámetros", "lote"]
@@ -210,7 +211,11 @@ def readme_table(folder: Path, results_dir: Path) -> str:
         run = run_of(step)
         if not all(any(r["step"] == step for r in report["training"]) for report in reports):
             continue  # medidas antiguas, de antes de que el paso existiera
-        row = [str(step), config.thousands(models.SEED_PARAMS[step]), str(config.SEED_RUNS[run].batch_size)]
+        row = [
+            str(step),
+            config.thousands(models.REPORT_PARAMS[step]),
+            str(config.REPORT_RUNS[run].batch_size),
+        ]
         for report in reports:
             measured = next(r for r in report["training"] if r["step"] == step)
             row += [
@@ -278,8 +283,9 @@ def main(argv=None) -> dict:
 
     report = {
         "backend": keras.config.backend(),
-        "device": results.device_name(),
-        "versions": results.library_versions(),
+        "device": device.device_name(),
+        "versions": device.library_versions(),
+        "mixed_precision": config.mixed_precision_from_environment(),
         "cpu_count": os.cpu_count(),
         "quick": quick,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -313,7 +319,7 @@ def main(argv=None) -> dict:
     print("\nb) Entrenamiento con el lote del informe")
     print(f"{'paso':>4}  {'parámetros':>10}  {'lote':>4}  {'imágenes/s':>10}  {'época de 45.000':>16}")
     for step in STEPS:
-        batch = config.SEED_RUNS[run_of(step)].batch_size
+        batch = config.REPORT_RUNS[run_of(step)].batch_size
         row = training_rate(step, batch, 256 if quick else counts[step])
         report["training"].append(row)
         print(
@@ -332,8 +338,8 @@ def main(argv=None) -> dict:
     )
 
     args.salida.mkdir(parents=True, exist_ok=True)
-    device = re.sub(r"[^a-z0-9]+", "-", report["device"].lower()).strip("-")
-    target = args.salida / f"{report['backend']}-{device}{'-rapido' if quick else ''}.json"
+    device_slug = re.sub(r"[^a-z0-9]+", "-", report["device"].lower()).strip("-")
+    target = args.salida / f"{report['backend']}-{device_slug}{'-rapido' if quick else ''}.json"
     target.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(
         f"\nGuardado en {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target.name}"

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="tamaño de la ejecución: "
         + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
-        + " (por defecto, la variable CIFAR_PERFIL o «completo»)",
+        + " (por defecto, la variable CIFAR_PROFILE o «completo»)",
     )
     run.add_argument(
         "--destino", type=Path, default=None, help="carpeta para cuadernos, resultados y figuras"

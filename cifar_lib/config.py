@@ -8,12 +8,12 @@ cargar datos o entrenar.
 
 Variables de entorno que se leen:
 
-``CIFAR_PERFIL``
+``CIFAR_PROFILE``
     Perfil por defecto cuando el cuaderno no elige uno (``completo``,
     ``rapido`` o ``prueba``).
 ``CIFAR10_PATH``
     Copia local de CIFAR-10 (la lee :mod:`cifar_lib.data`).
-``CIFAR_SALIDAS``
+``CIFAR_OUTPUT_DIR``
     Carpeta donde se escriben ``results/``, ``figures/`` y ``models/``. Sin
     ella, rige :func:`default_output_dir`: solo una ejecución del perfil
     ``completo`` con sus propios ajustes escribe en las carpetas del proyecto;
@@ -23,7 +23,7 @@ Variables de entorno que se leen:
     Caché del usuario (por defecto ``~/.cache/cifar_lib``): la copia ``.npz``
     de los datos, la descarga oficial y los puntos de control de cada
     entrenamiento, que así sobreviven fuera de la carpeta del proyecto.
-``CIFAR_PRECISION_MIXTA``
+``CIFAR_MIXED_PRECISION``
     ``1`` para entrenar con precisión mixta bf16 (pensado para GPU). Por
     defecto, todo en float32, como el informe.
 """
@@ -34,9 +34,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROFILE_ENV = "CIFAR_PERFIL"
-OUTPUT_ENV = "CIFAR_SALIDAS"
-MIXED_PRECISION_ENV = "CIFAR_PRECISION_MIXTA"
+PROFILE_ENV = "CIFAR_PROFILE"
+OUTPUT_ENV = "CIFAR_OUTPUT_DIR"
+MIXED_PRECISION_ENV = "CIFAR_MIXED_PRECISION"
 CACHE_ENV = "CIFAR_CACHE"
 
 #: Tamaños del CIFAR-10 oficial tras la división 45.000 / 5.000.
@@ -49,33 +49,44 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class SeedRun:
-    """Un entrenamiento del informe original: pasos, hiperparámetros y resultado."""
+class ReportRun:
+    """Un entrenamiento del informe original: pasos, hiperparámetros y resultado publicado.
+
+    ``report_accuracy`` es la cifra que da el informe (``None`` si no da
+    ninguna); ``report_wording``, cómo la da cuando no es una cifra exacta.
+    """
 
     run: str
     step: int
     title: str
     epochs: int
     batch_size: int
-    seed_accuracy: float | None
-    seed_accuracy_is_approximate: bool = False
+    report_accuracy: float | None
+    report_wording: str | None = None
+
+    @property
+    def report_text(self) -> str:
+        """Lo que dice el informe, listo para una tabla: ``48,17 %``, ``casi un 73 %``, ``—``."""
+        if self.report_wording:
+            return self.report_wording
+        return "—" if self.report_accuracy is None else percent(self.report_accuracy)
 
 
-#: Las siete ejecuciones del informe original, en orden (son los hechos que el
-#: curso reproduce: épocas, tamaño de lote y precisión en test publicada), y la
-#: del cuaderno 07, que va más allá del informe y no tiene cifra de referencia.
-SEED_RUNS: dict[str, SeedRun] = {
+#: Las ejecuciones del informe original, en orden (son los hechos que el curso
+#: reproduce: épocas, tamaño de lote y precisión en test publicada), y la del
+#: cuaderno 07, que va más allá del informe y no tiene cifra de referencia.
+REPORT_RUNS: dict[str, ReportRun] = {
     r.run: r
     for r in [
-        SeedRun("01", 1, "Modelo básico", 20, 512, 0.4817),
-        SeedRun("02", 2, "Tres convoluciones y max pooling", 20, 512, 0.6647),
-        SeedRun("03", 3, "Más filtros y dropout", 20, 512, 0.73, True),
-        SeedRun("04", 4, "Batch normalization", 20, 512, 0.73, True),
-        SeedRun("05", 5, "Red profunda (estilo VGG)", 20, 512, 0.8255),
-        SeedRun("06_20_epocas", 6, "Aumento de datos, 20 épocas", 20, 32, 0.8473),
-        SeedRun("06_final", 6, "Aumento de datos, 100 épocas", 100, 32, 0.9012),
+        ReportRun("01", 1, "Modelo básico", 20, 512, 0.4817),
+        ReportRun("02", 2, "Tres convoluciones y max pooling", 20, 512, 0.6647),
+        ReportRun("03", 3, "Más filtros y dropout", 20, 512, 0.73, "casi un 73 %"),
+        ReportRun("04", 4, "Batch normalization", 20, 512, None, "sin cifra: no mejora al paso 3"),
+        ReportRun("05", 5, "Red profunda (estilo VGG)", 20, 512, 0.8255),
+        ReportRun("06_20_epocas", 6, "Aumento de datos, 20 épocas", 20, 32, 0.8473),
+        ReportRun("06_final", 6, "Aumento de datos, 100 épocas", 100, 32, 0.9012),
         # Más allá del informe: la misma red con una receta de entrenamiento moderna.
-        SeedRun("07", 7, "Receta moderna (más allá del informe)", 30, 512, None),
+        ReportRun("07", 7, "Receta moderna (más allá del informe)", 30, 512, None),
     ]
 }
 
@@ -186,6 +197,17 @@ def thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
 
+def decimal(number: float, decimals: int = 2) -> str:
+    """``1234.5`` → ``1.234,50``: coma decimal y punto de miles, como se escribe en español."""
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def percent(fraction: float, decimals: int = 2) -> str:
+    """``0.4805`` → ``48,05 %``."""
+    return f"{decimal(100 * fraction, decimals)} %"
+
+
 def project_root() -> Path:
     """La carpeta del proyecto (la que contiene ``pyproject.toml``)."""
     here = Path(__file__).resolve().parent.parent
@@ -198,7 +220,7 @@ def default_output_dir(label: str) -> Path:
     La única regla: las carpetas del proyecto (``results/``, ``figures/``,
     ``models/``, ``notebooks/``) guardan solo ejecuciones del perfil
     ``completo`` con sus propios ajustes. Cualquier otra (``rapido``,
-    ``prueba``, ``personalizado``) va a ``salidas/<etiqueta>/``. ``CIFAR_SALIDAS``
+    ``prueba``, ``personalizado``) va a ``salidas/<etiqueta>/``. ``CIFAR_OUTPUT_DIR``
     elige otra carpeta para todo.
     """
     chosen = os.environ.get(OUTPUT_ENV)
@@ -213,7 +235,7 @@ def cache_dir() -> Path:
 
 
 def check_profile(name: str | None) -> str:
-    """Devuelve el perfil elegido: argumento, después ``CIFAR_PERFIL``, después ``completo``."""
+    """Devuelve el perfil elegido: argumento, después ``CIFAR_PROFILE``, después ``completo``."""
     if name is None:
         name = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
     if not isinstance(name, str) or name not in PROFILES:
@@ -222,17 +244,17 @@ def check_profile(name: str | None) -> str:
     return name
 
 
-def check_run(run: str) -> SeedRun:
+def check_run(run: str) -> ReportRun:
     """Devuelve la ejecución del informe con ese nombre, o un error que lista las válidas."""
-    if run not in SEED_RUNS:
-        valid = ", ".join(SEED_RUNS)
+    if run not in REPORT_RUNS:
+        valid = ", ".join(REPORT_RUNS)
         raise ConfigError(f"Ejecución desconocida: {run!r}. Las válidas son: {valid}.")
-    return SEED_RUNS[run]
+    return REPORT_RUNS[run]
 
 
 def check_step(step: object) -> int:
     """Comprueba que ``step`` es uno de los pasos del curso (1 a 7)."""
-    steps = sorted({r.step for r in SEED_RUNS.values()})
+    steps = sorted({r.step for r in REPORT_RUNS.values()})
     if isinstance(step, bool) or not isinstance(step, int) or step not in steps:
         raise ConfigError(f"Paso desconocido: {step!r}. Los pasos válidos son {steps}.")
     return step
@@ -261,7 +283,7 @@ def check_fraction(name: str, value: object) -> float:
 
 
 def mixed_precision_from_environment() -> bool:
-    """``True`` si ``CIFAR_PRECISION_MIXTA`` pide precisión mixta (``1``, ``sí``, ``true``)."""
+    """``True`` si ``CIFAR_MIXED_PRECISION`` pide precisión mixta (``1``, ``sí``, ``true``)."""
     value = os.environ.get(MIXED_PRECISION_ENV, "").strip().lower()
     if value in ("", "0", "no", "false"):
         return False
@@ -287,33 +309,33 @@ def resolve_run(
     data_path: str | None = None,
     mixed_precision: bool | None = None,
 ) -> RunConfig:
-    """Valida los parámetros de un cuaderno, fija la semilla y devuelve la configuración completa.
+    """Valida los parámetros de un cuaderno y devuelve la configuración completa (no toca Keras).
 
     Parameters
     ----------
     run : str
         Ejecución del informe (``"01"`` … ``"05"``, ``"06_20_epocas"``, ``"06_final"``).
     profile : str, optional
-        ``completo``, ``rapido`` o ``prueba``. Sin valor: ``CIFAR_PERFIL`` o ``completo``.
+        ``completo``, ``rapido`` o ``prueba``. Sin valor: ``CIFAR_PROFILE`` o ``completo``.
     epochs, batch_size : int, optional
         Sin valor: los del perfil, y si el perfil no los fija, los del informe.
     train_samples, val_samples, test_samples : int, optional
         Cuántas imágenes usar de cada parte. Sin valor: las del perfil.
     seed : int
-        Semilla de Keras, NumPy y Python.
+        Semilla de Keras, NumPy y Python (se fija al construir el modelo).
     patience : int
         Épocas sin mejora en la pérdida de validación antes de parar.
     data_path : str, optional
         Copia local de CIFAR-10; sin valor se usa ``CIFAR10_PATH`` o la descarga.
     mixed_precision : bool, optional
-        Entrenar en bf16 (los pesos siguen en float32). Sin valor: ``CIFAR_PRECISION_MIXTA``.
+        Entrenar en bf16 (los pesos siguen en float32). Sin valor: ``CIFAR_MIXED_PRECISION``.
 
     Raises
     ------
     ConfigError
         Si algún valor no es válido; el mensaje dice cuáles lo son.
     """
-    seed_run = check_run(run)
+    report_run = check_run(run)
     chosen = PROFILES[check_profile(profile)]
     requested = {
         "EPOCHS": epochs,
@@ -323,9 +345,9 @@ def resolve_run(
         "TEST_SAMPLES": test_samples,
     }
     if epochs is None:
-        epochs = chosen.epochs or seed_run.epochs
+        epochs = chosen.epochs or report_run.epochs
     epochs = check_positive_int("EPOCHS", epochs)
-    batch_size = check_positive_int("BATCH_SIZE", seed_run.batch_size if batch_size is None else batch_size)
+    batch_size = check_positive_int("BATCH_SIZE", report_run.batch_size if batch_size is None else batch_size)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"El parámetro SEED debe ser un entero ≥ 0, pero vale {seed!r}.")
     if data_path is not None and not isinstance(data_path, str | os.PathLike):
@@ -338,8 +360,8 @@ def resolve_run(
         )
     patience = check_positive_int("PATIENCE", patience)
     profile_values = {
-        "EPOCHS": chosen.epochs or seed_run.epochs,
-        "BATCH_SIZE": seed_run.batch_size,
+        "EPOCHS": chosen.epochs or report_run.epochs,
+        "BATCH_SIZE": report_run.batch_size,
         "TRAIN_SAMPLES": chosen.train_samples,
         "VAL_SAMPLES": chosen.val_samples,
         "TEST_SAMPLES": chosen.test_samples,
@@ -352,7 +374,7 @@ def resolve_run(
     label = "personalizado" if overrides else chosen.name
     run_config = RunConfig(
         run=run,
-        step=seed_run.step,
+        step=report_run.step,
         profile=chosen.name,
         epochs=epochs,
         batch_size=batch_size,
@@ -372,12 +394,4 @@ def resolve_run(
         mixed_precision=bool(mixed_precision),
         overrides=tuple(overrides),
     )
-    import keras
-
-    # La política de tipos decide cómo se crean las capas: tiene que fijarse antes del modelo.
-    keras.config.set_dtype_policy("mixed_bfloat16" if mixed_precision else "float32")
-
-    # La semilla se fija aquí, antes de crear el modelo: así también los pesos
-    # iniciales dependen solo de SEED. (Leer los datos no consume azar global.)
-    keras.utils.set_random_seed(seed)
     return run_config

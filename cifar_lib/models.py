@@ -26,7 +26,7 @@ from cifar_lib.config import check_step
 from cifar_lib.data import IMAGE_SHAPE, NUM_CLASSES
 
 #: Parámetros de cada paso según los ``model.summary()`` del informe.
-SEED_PARAMS = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834, 7: 3_253_834}
+REPORT_PARAMS = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834, 7: 3_253_834}
 
 
 def _conv(filters: int, kernel: int, name: str) -> layers.Conv2D:
@@ -137,8 +137,13 @@ BUILDERS = {
 }
 
 
-def build_model(step: int) -> keras.Sequential:
+def build_model(step: int, mixed_precision: bool = False) -> keras.Sequential:
     """Devuelve, sin compilar, la red del paso ``step`` (1–6 del informe, 7 del cuaderno 07).
+
+    Los pesos iniciales salen del generador aleatorio de Keras: llama antes a
+    ``keras.utils.set_random_seed(SEED)`` para que sean siempre los mismos.
+    Con ``mixed_precision=True`` las capas calculan en bf16 (los pesos, la
+    salida y el aumento siguen en float32); si no, todo en float32, como el informe.
 
     Raises
     ------
@@ -146,4 +151,9 @@ def build_model(step: int) -> keras.Sequential:
         Si ``step`` no es un paso del curso.
     """
     builder, name = BUILDERS[check_step(step)]
-    return keras.Sequential([keras.Input(IMAGE_SHAPE, name="imagen"), *builder()], name=name)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if mixed_precision else "float32")
+    try:  # la política de tipos decide cómo se crean las capas, y solo las de este modelo
+        return keras.Sequential([keras.Input(IMAGE_SHAPE, name="imagen"), *builder()], name=name)
+    finally:
+        keras.config.set_dtype_policy(previous)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import platform
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from cifar_lib.config import DEFAULT_SEED, SEED_RUNS, RunConfig, plural, thousands
+from cifar_lib.config import DEFAULT_SEED, REPORT_RUNS, RunConfig, percent, plural, thousands
 from cifar_lib.data import CLASS_NAMES_ES, CifarData
+from cifar_lib.device import device_name, library_versions
 from cifar_lib.files import atomic_writer
 from cifar_lib.training import TrainingRun
 
@@ -37,42 +37,6 @@ REQUIRED_KEYS = (
 )
 
 
-def device_name() -> str:
-    """El dispositivo en el que calcula el backend de Keras (``CPU`` o el nombre de la GPU)."""
-    backend = keras.config.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            device = jax.devices()[0]
-            return "CPU" if device.platform == "cpu" else f"{device.platform.upper()} {device.device_kind}"
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if gpus:
-                details = tf.config.experimental.get_device_details(gpus[0])
-                return f"GPU {details.get('device_name', gpus[0].name)}"
-            return "CPU"
-        if backend == "torch":
-            import torch
-
-            return f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU"
-    except Exception:  # un dispositivo raro no debe impedir guardar resultados
-        pass
-    return "desconocido"
-
-
-def library_versions() -> dict[str, str]:
-    """Versiones de Python, Keras, NumPy y del backend en uso."""
-    versions = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__}
-    backend = keras.config.backend()
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
-    if module:
-        versions[module] = __import__(module).__version__
-    return versions
-
-
 def run_record(
     config: RunConfig,
     data: CifarData,
@@ -87,11 +51,11 @@ def run_record(
     que promedia cada imagen con su reflejo (``evaluate_with_flip``) va aparte,
     en ``test_accuracy_with_flip``.
     """
-    seed_run = SEED_RUNS[config.run]
+    report_run = REPORT_RUNS[config.run]
     return {
         "run": config.run,
         "step": config.step,
-        "title": seed_run.title,
+        "title": report_run.title,
         "profile": config.profile,
         "label": config.label,
         "overrides": dict(config.overrides),
@@ -108,7 +72,7 @@ def run_record(
         "test_accuracy_with_flip": (
             None if test_accuracy_with_flip is None else round(float(test_accuracy_with_flip), 6)
         ),
-        "seed_accuracy": seed_run.seed_accuracy,
+        "report_accuracy": report_run.report_accuracy,
         "train_seconds": round(training.train_seconds, 2),
         "resumed_from_epoch": training.resumed_from_epoch,
         "stopped_early": training.stopped_early,
@@ -154,7 +118,7 @@ def load_runs(results_dir: str | Path) -> list[dict]:
         if missing:
             raise ValueError(f"{path.name} no es un resultado del curso: le faltan {missing}.")
         runs.append(record)
-    order = list(SEED_RUNS)
+    order = list(REPORT_RUNS)
     return sorted(runs, key=lambda r: order.index(r["run"]) if r["run"] in order else len(order))
 
 
@@ -171,22 +135,26 @@ def format_seconds(seconds: float) -> str:
 
 
 def accuracy_text(record: dict) -> str:
-    """``86.49 %``, o ``86.49 % (87.29 % con volteo)`` si se midió también con volteo en el test."""
-    text = f"{100 * record['test_accuracy']:.2f} %"
+    """``86,49 %``, o ``86,49 % (87,29 % con volteo)`` si se midió también con volteo en el test."""
+    text = percent(record["test_accuracy"])
     if record.get("test_accuracy_with_flip") is not None:
-        text += f" ({100 * record['test_accuracy_with_flip']:.2f} % con volteo)"
+        text += f" ({percent(record['test_accuracy_with_flip'])} con volteo)"
     return text
+
+
+def epochs_text(record: dict) -> str:
+    """``20``; o ``2 de 20`` si se entrenaron menos épocas de las del informe (parada temprana o recorte)."""
+    planned = REPORT_RUNS[record["run"]].epochs if record["run"] in REPORT_RUNS else record["epochs"]
+    run = record["epochs_run"]
+    return str(run) if run == planned else f"{run} de {planned}"
 
 
 def summary_rows(runs: list[dict]) -> list[dict]:
     """Una fila por ejecución, con la precisión nuestra y la del informe."""
     rows = []
     for record in runs:
-        seed_run = SEED_RUNS.get(record["run"])
-        reference = "—"
-        if seed_run and seed_run.seed_accuracy is not None:
-            approx = "≈" if seed_run.seed_accuracy_is_approximate else ""
-            reference = f"{approx}{100 * seed_run.seed_accuracy:.2f} %"
+        report_run = REPORT_RUNS.get(record["run"])
+        reference = report_run.report_text if report_run else "—"
         rows.append(
             {
                 "ejecución": record["run"],
@@ -194,7 +162,7 @@ def summary_rows(runs: list[dict]) -> list[dict]:
                 "qué cambia": record.get("title", ""),
                 "parámetros": thousands(record["params"]),
                 "perfil": record.get("label", record["profile"]),
-                "épocas": record["epochs_run"],
+                "épocas": epochs_text(record),
                 "tiempo": format_seconds(record["train_seconds"]),
                 "precisión test": accuracy_text(record),
                 "informe": reference,

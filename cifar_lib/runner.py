@@ -142,14 +142,14 @@ def run_notebooks(
     steps : lista de int, optional
         Pasos a ejecutar (todos si no se indica).
     profile : str, optional
-        ``completo``, ``rapido`` o ``prueba`` (por defecto ``CIFAR_PERFIL`` o ``completo``).
+        ``completo``, ``rapido`` o ``prueba`` (por defecto ``CIFAR_PROFILE`` o ``completo``).
     output_dir : Path, optional
         Dónde escribir cuadernos, resultados y figuras. Por defecto, el propio
         proyecto para ``completo`` y ``salidas/<perfil>`` para los demás.
     parameters : dict, optional
         Valores para la celda ``parameters`` de cada cuaderno (``papermill -p``).
     mixed_precision : bool
-        Entrenar con precisión mixta bf16 (``CIFAR_PRECISION_MIXTA=1`` en los kernels).
+        Entrenar con precisión mixta bf16 (``CIFAR_MIXED_PRECISION=1`` en los kernels).
 
     Raises
     ------

@@ -28,8 +28,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import SEED_RUNS, RunConfig, plural
+from cifar_lib.config import REPORT_RUNS, RunConfig, plural
 from cifar_lib.data import NUM_CLASSES, CifarData
+from cifar_lib.device import device_name
 from cifar_lib.files import atomic_writer
 
 
@@ -59,8 +60,6 @@ ACCELERATOR_STEPS_PER_EXECUTION = 32
 
 def on_accelerator() -> bool:
     """``True`` si el backend de Keras calcula en una GPU (u otro acelerador)."""
-    from cifar_lib.results import device_name
-
     return device_name() not in ("CPU", "desconocido")
 
 
@@ -87,8 +86,13 @@ def on_device(*arrays):
     import jax
 
     device = jax.devices()[0]
-    stats = device.memory_stats()  # None si el dispositivo no lo dice
-    if stats and sum(array.nbytes for array in arrays) > (stats["bytes_limit"] - stats["bytes_in_use"]) / 4:
+    stats = device.memory_stats() or {}  # vacío si el dispositivo no lo dice
+    needed = sum(array.nbytes for array in arrays)
+    if "bytes_limit" in stats:
+        free = stats["bytes_limit"] - stats.get("bytes_in_use", 0)
+        if needed > free / 4:
+            return arrays
+    elif needed > 2**30:  # sin datos de memoria, solo si es poco (las 45.000 imágenes son 553 MB)
         return arrays
     return tuple(jax.device_put(array, device) for array in arrays)
 
@@ -187,6 +191,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.monitor = monitor
         self.early_stopping = early_stopping
         self.keep_best_at = tuple(keep_best_at)
+        self._resumed_from = 0
         self.state = self.load_state() or {
             "epoch": 0,
             "history": {},
@@ -245,13 +250,51 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         return ", ".join(differences)
 
     def restore(self, model: keras.Model) -> int:
-        """Carga en ``model`` el último estado guardado; devuelve la época en que se quedó."""
-        if not self.state["epoch"]:
-            return 0
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.latest_path)
-        return self.state["epoch"]
+        """Carga en ``model`` lo guardado y devuelve la época desde la que sigue ``fit``.
+
+        - Nada guardado: 0 (se empieza de cero).
+        - Interrumpido en la época N: carga pesos, optimizador y generadores
+          aleatorios y devuelve N (``fit(initial_epoch=N)`` sigue por ahí).
+        - Ya terminado: carga sus pesos y devuelve las épocas pedidas, así que
+          ``fit`` no entrena nada más.
+
+        Además fija la semilla global en ``seed + N``: el orden de las imágenes
+        de las épocas que faltan. (Es lo único que difiere de un entrenamiento
+        sin interrupciones.)
+        """
+        epoch = self._resumed_from = self.state["epoch"]
+        if epoch:
+            if not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            model.load_weights(self.latest_path)
+        if self.state.get("finished"):
+            print(
+                f"Este entrenamiento ya terminó ({plural(epoch, 'época')}) y está guardado en "
+                f"{self.folder.name}: se cargan sus pesos sin volver a entrenar.",
+                flush=True,
+            )
+            epoch = max(epoch, self.settings.get("epochs", epoch))
+        elif epoch:
+            print(f"Se reanuda un entrenamiento interrumpido desde la época {epoch}.", flush=True)
+        set_seed(self.settings.get("seed", 0) + epoch)
+        return epoch
+
+    def finish(self, model: keras.Model) -> TrainingRun:
+        """Deja en ``model`` los mejores pesos y devuelve el :class:`TrainingRun` completo.
+
+        La historia incluye todas las épocas, también las de antes de una
+        reanudación (la que devuelve ``fit`` solo tiene las de esta llamada).
+        """
+        self.restore_best(model)
+        history = self.state["history"]
+        epochs_run = len(history.get("loss", []))
+        return TrainingRun(
+            history=history,
+            train_seconds=self.state["seconds"],
+            resumed_from_epoch=self._resumed_from,
+            stopped_early=epochs_run < self.settings.get("epochs", epochs_run),
+            best_epoch=self.state["best_epoch"],
+        )
 
     def _save_weights(self, path: Path) -> None:
         temporary = path.with_name(f".tmp-{path.name}")
@@ -313,15 +356,36 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             (model or self.model).load_weights(path)
 
 
-def seed_callbacks(
-    config: RunConfig, settings: dict, keep_best_at: tuple[int, ...] = ()
-) -> tuple[keras.callbacks.EarlyStopping, ResumableCheckpoint]:
-    """Los dos callbacks del informe: ``(callback_loss, callback_accuracy)``."""
-    callback_loss = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience)
-    callback_accuracy = ResumableCheckpoint(
-        config.checkpoint_dir, settings, early_stopping=callback_loss, keep_best_at=keep_best_at
+def checkpoint_for(
+    config: RunConfig,
+    data: CifarData,
+    model: keras.Model,
+    early_stopping: keras.callbacks.EarlyStopping | None = None,
+    keep_best_at: tuple[int, ...] = (),
+    fresh: bool = False,
+) -> ResumableCheckpoint:
+    """El ``callback_accuracy`` del curso para esta ejecución (el modelo ya compilado).
+
+    Si en su carpeta hay un entrenamiento con otros ajustes, lo aparta a
+    ``.anterior`` y lo dice; ``fresh=True`` borra lo guardado y empieza de cero.
+    """
+    if fresh:
+        shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
+    callback = ResumableCheckpoint(
+        config.checkpoint_dir,
+        resume_settings(config, data, model),
+        early_stopping=early_stopping,
+        keep_best_at=keep_best_at,
     )
-    return callback_loss, callback_accuracy
+    if callback.load_state() is None:
+        differences = callback.set_aside_other_run()
+        if differences:
+            print(
+                f"Había un entrenamiento guardado con otros ajustes ({differences}); "
+                f"se ha apartado a {config.checkpoint_dir.name}.anterior y se empieza de cero.",
+                flush=True,
+            )
+    return callback
 
 
 def resume_settings(config: RunConfig, data: CifarData, model: keras.Model) -> dict:
@@ -375,30 +439,10 @@ def train(
     """
     if not model.compiled:
         compile_model(model)
-    settings = resume_settings(config, data, model)
-    if fresh:
-        shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
-    callback_loss, callback_accuracy = seed_callbacks(config, settings, keep_best_at)
-    if callback_accuracy.load_state() is None:
-        differences = callback_accuracy.set_aside_other_run()
-        if differences:
-            print(
-                f"Había un entrenamiento guardado con otros ajustes ({differences}); "
-                f"se ha apartado a {config.checkpoint_dir.name}.anterior y se empieza de cero.",
-                flush=True,
-            )
+    callback_loss = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience)
+    callback_accuracy = checkpoint_for(config, data, model, callback_loss, keep_best_at, fresh)
     initial_epoch = callback_accuracy.restore(model)
-    finished = callback_accuracy.state.get("finished", False)
-    if finished:
-        print(
-            f"Este entrenamiento ya terminó ({plural(initial_epoch, 'época')}) y está guardado en "
-            f"{config.checkpoint_dir.name}: se cargan sus pesos sin volver a entrenar.",
-            flush=True,
-        )
-    elif initial_epoch:
-        print(f"Se reanuda un entrenamiento interrumpido desde la época {initial_epoch}.", flush=True)
-    set_seed(config.seed + initial_epoch)  # el orden de las imágenes en las épocas que faltan
-    if not finished:
+    if initial_epoch < config.epochs:
         x_train, y_train, x_val, y_val = on_device(
             data.x_train, one_hot(data.y_train), data.x_val, one_hot(data.y_val)
         )
@@ -412,15 +456,7 @@ def train(
             callbacks=[callback_loss, callback_accuracy],
             verbose=verbose,
         )
-    callback_accuracy.restore_best(model)
-    state = callback_accuracy.state
-    return TrainingRun(
-        history=state["history"],
-        train_seconds=state["seconds"],
-        resumed_from_epoch=initial_epoch,
-        stopped_early=len(state["history"].get("loss", [])) < config.epochs,
-        best_epoch=state["best_epoch"],
-    )
+    return callback_accuracy.finish(model)
 
 
 def intermediate_epochs(config: RunConfig) -> tuple[int, ...]:
@@ -431,7 +467,7 @@ def intermediate_epochs(config: RunConfig) -> tuple[int, ...]:
     mejores pesos al pasar por la época 20.
     """
     return tuple(
-        sorted(r.epochs for r in SEED_RUNS.values() if r.step == config.step and r.epochs < config.epochs)
+        sorted(r.epochs for r in REPORT_RUNS.values() if r.step == config.step and r.epochs < config.epochs)
     )
 
 
@@ -445,7 +481,7 @@ def train_report_run(config: RunConfig, data: CifarData) -> tuple[keras.Model, T
     from cifar_lib.models import build_model
 
     set_seed(config.seed)  # los pesos iniciales dependen solo de la semilla
-    model = compile_model(build_model(config.step))
+    model = compile_model(build_model(config.step, mixed_precision=config.mixed_precision))
     return model, train(model, data, config, keep_best_at=intermediate_epochs(config))
 
 
@@ -458,11 +494,18 @@ def evaluate(model: keras.Model, data: CifarData, batch_size: int = 512) -> floa
 
 
 def evaluate_with_flip(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:
-    """Precisión en test promediando la predicción de cada imagen y la de su reflejo horizontal."""
-    probabilities = predict(model, data.x_test, batch_size) + predict(
-        model, data.x_test[:, :, ::-1], batch_size
-    )
+    """Precisión en test con :func:`predict_with_flip` (cada imagen y su reflejo horizontal)."""
+    probabilities = predict_with_flip(model, data.x_test, batch_size)
     return float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+
+
+def predict_with_flip(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Media de las probabilidades de cada imagen y de su reflejo izquierda-derecha.
+
+    Las imágenes son ``(N, alto, ancho, canales)``: el reflejo invierte el eje 2, el ancho.
+    """
+    mirrored = images[:, :, ::-1]
+    return (predict(model, images, batch_size) + predict(model, mirrored, batch_size)) / 2
 
 
 def predict(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:

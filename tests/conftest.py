@@ -121,8 +121,8 @@ def image_archive(tmp_path_factory, image_folder) -> Path:
 def isolated_environment(tmp_path, monkeypatch):
     """Cada test con su caché y su carpeta de salidas, y sin la copia real salvo que la pida."""
     monkeypatch.setenv("CIFAR_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("CIFAR_SALIDAS", str(tmp_path / "salidas"))
-    monkeypatch.delenv("CIFAR_PERFIL", raising=False)
+    monkeypatch.setenv("CIFAR_OUTPUT_DIR", str(tmp_path / "salidas"))
+    monkeypatch.delenv("CIFAR_PROFILE", raising=False)
     monkeypatch.delenv("CIFAR10_PATH", raising=False)
 
 

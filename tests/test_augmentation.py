@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from cifar_lib.augmentation import (
-    SEED_SETTINGS,
-    SeedAugmentation,
+    REPORT_SETTINGS,
+    AffineAugmentation,
     affine_sample,
     build_augmentation,
     build_crop_and_flip,
@@ -51,7 +51,7 @@ def _transform(images, **parameters):
     base = {"rotation": 0.0, "shift_x": 0.0, "shift_y": 0.0, "zoom_x": 1.0, "zoom_y": 1.0, "flip": 0.0}
     base.update(parameters)
     batch = {k: keras.ops.convert_to_tensor(np.full(len(images), v, "float32")) for k, v in base.items()}
-    matrices = SeedAugmentation.affine_matrices(batch, 32, 32)
+    matrices = AffineAugmentation.affine_matrices(batch, 32, 32)
     return keras.ops.convert_to_numpy(affine_sample(images, matrices))
 
 
@@ -116,7 +116,7 @@ def test_does_nothing_when_predicting(images):
 
 def test_the_legacy_generator_uses_the_same_settings():
     generator = legacy_image_data_generator()
-    assert generator.rotation_range == SEED_SETTINGS["rotation_range"] == 20
+    assert generator.rotation_range == REPORT_SETTINGS["rotation_range"] == 20
     assert generator.width_shift_range == generator.height_shift_range == 0.2
     assert list(generator.zoom_range) == [0.8, 1.2]
     assert generator.horizontal_flip and generator.fill_mode == "nearest"
@@ -126,7 +126,7 @@ def test_layer_survives_saving_and_loading(tmp_path):
     model = keras.Sequential([keras.Input((32, 32, 3)), build_augmentation(seed=3), keras.layers.Flatten()])
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert isinstance(loaded.layers[0], SeedAugmentation)
+    assert isinstance(loaded.layers[0], AffineAugmentation)
     assert loaded.layers[0].get_config()["rotation"] == 20
 
 
@@ -138,3 +138,37 @@ def test_crop_and_flip_moves_whole_pixels_up_to_four(images):
     cropped = keras.ops.convert_to_numpy(layer(images, training=True))
     # Con interpolación «nearest», cada píxel de salida es un píxel de la entrada.
     assert np.isin(cropped, images).all()
+
+
+def test_the_crop_shifts_are_whole_pixels_each_with_probability_one_ninth():
+    """Rellenar 4 píxeles y recortar 32×32 da 9 desplazamientos por eje, todos igual de probables."""
+    parameters = build_crop_and_flip(padding=4, seed=0).sample_parameters(90_000)
+    for axis in ("shift_x", "shift_y"):
+        pixels = keras.ops.convert_to_numpy(parameters[axis]) * 32
+        np.testing.assert_allclose(pixels, np.round(pixels), atol=1e-4)
+        counts = np.bincount(np.round(pixels).astype(int) + 4, minlength=9)
+        assert len(counts) == 9
+        # ±4 (los extremos) tan probables como los demás: 10.000 ± 4 desviaciones típicas.
+        assert (np.abs(counts - 10_000) < 400).all(), counts
+
+
+def test_each_image_gets_exactly_the_transform_image_data_generator_would_apply(images):
+    """Los mismos parámetros al azar, aplicados por la capa y por ImageDataGenerator.apply_transform."""
+    layer = build_augmentation(seed=5)
+    parameters = {k: keras.ops.convert_to_numpy(v) for k, v in layer.sample_parameters(len(images)).items()}
+    matrices = AffineAugmentation.affine_matrices(parameters, 32, 32)
+    ours = keras.ops.convert_to_numpy(affine_sample(images, matrices))
+    generator = legacy_image_data_generator()
+    for i, image in enumerate(images):
+        theirs = generator.apply_transform(
+            image,
+            {
+                "theta": parameters["rotation"][i],
+                "tx": parameters["shift_x"][i] * 32,
+                "ty": parameters["shift_y"][i] * 32,
+                "zx": parameters["zoom_x"][i],
+                "zy": parameters["zoom_y"][i],
+                "flip_horizontal": bool(parameters["flip"][i]),
+            },
+        )
+        np.testing.assert_allclose(ours[i], theirs, atol=1e-4)

@@ -32,7 +32,7 @@ def test_summary_reads_a_results_folder(tmp_path, capsys):
     (tmp_path / "02.json").write_text(json.dumps(record))
     assert cli.main(["resumen", "--resultados", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "127.130" in out and "40.00 %" in out and "66.47 %" in out
+    assert "127.130" in out and "40,00 %" in out and "66,47 %" in out
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ def test_quick_profile_is_small_but_keeps_the_batch_size():
 
 
 def test_profile_comes_from_the_environment_when_not_given(monkeypatch):
-    monkeypatch.setenv("CIFAR_PERFIL", "rapido")
+    monkeypatch.setenv("CIFAR_PROFILE", "rapido")
     assert resolve_run("01").profile == "rapido"
     assert resolve_run("01", profile="completo").profile == "completo"
 
@@ -65,7 +65,7 @@ def test_fractions_must_lie_in_zero_one(bad):
 
 
 def test_outputs_go_where_cifar_salidas_says(tmp_path, monkeypatch):
-    monkeypatch.setenv("CIFAR_SALIDAS", str(tmp_path))
+    monkeypatch.setenv("CIFAR_OUTPUT_DIR", str(tmp_path))
     chosen = resolve_run("02")
     assert chosen.results_dir == tmp_path / "results"
     assert chosen.figures_dir == tmp_path / "figures"
@@ -77,7 +77,7 @@ def test_description_reads_in_spanish():
 
 
 def test_only_a_complete_run_with_its_own_settings_writes_the_course_folders(monkeypatch):
-    monkeypatch.delenv("CIFAR_SALIDAS")  # como en JupyterLab: sin variables de entorno
+    monkeypatch.delenv("CIFAR_OUTPUT_DIR")  # como en JupyterLab: sin variables de entorno
     root = config.project_root()
     assert resolve_run("05", profile="completo").output_dir == root
     assert resolve_run("05", profile="completo", seed=7).output_dir == root  # otra semilla, mismo perfil

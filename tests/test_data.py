@@ -1,6 +1,5 @@
 """Leer CIFAR-10 de cualquiera de sus formatos, dividirlo y escalarlo; y fallar con claridad."""
 
-import os
 import pickle
 import tarfile
 import urllib.request
@@ -158,13 +157,17 @@ def test_labels_outside_zero_to_nine_are_refused(tmp_path, train_arrays, test_ar
 
 
 class _Exploit:
+    """Un objeto que, al deshacer el pickle, crea el archivo ``marker`` (ruta absoluta)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
     def __reduce__(self):
-        return (os.system, ("touch HACKED",))
+        return (open, (self.marker, "w"))
 
 
-def test_a_crafted_pickle_never_runs_code(tmp_path, train_arrays, test_arrays, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    evil = pickle.dumps({b"data": _Exploit(), b"labels": []})
+def test_a_crafted_pickle_never_runs_code(tmp_path, train_arrays, test_arrays):
+    evil = pickle.dumps({b"data": _Exploit(tmp_path / "HACKED"), b"labels": []})
     folder = write_official_folder(
         tmp_path / "cifar-10-batches-py", train_arrays, test_arrays, {"data_batch_1": evil}
     )
@@ -195,22 +198,6 @@ def test_empty_class_folder_is_named(tmp_path, train_arrays, test_arrays):
         image.unlink()
     with pytest.raises(DataError, match="train/frog/ falta o no tiene imágenes"):
         load_cifar10(root)
-
-
-@pytest.mark.parametrize(
-    ("members", "links"),
-    [
-        ({"../fuera/train/cat/0.png": b"x"}, None),
-        ({"/etc/train/cat/0.png": b"x"}, None),
-        ({"datos/train/cat/0.png": b"x"}, {"datos/train/dog": "/etc"}),
-        ({"datos/train/cat/0.png": b"x"}, {"datos/train/dog": "../../.."}),
-    ],
-)
-def test_archive_entries_that_leave_their_folder_are_refused(tmp_path, members, links):
-    archive = tar_with(members, tmp_path / "malicioso.tar.gz", links)
-    with pytest.raises(DataError, match="entrada peligrosa"):
-        load_cifar10(archive)
-    assert not (tmp_path / "fuera").exists()
 
 
 def test_folder_that_is_not_cifar(tmp_path):
@@ -256,7 +243,7 @@ def test_the_real_copy_splits_45000_5000_10000(copy, request):
 def test_a_cache_holding_python_objects_is_never_unpickled(image_archive, tmp_path):
     load_cifar10(image_archive)
     (cached,) = (tmp_path / "cache").glob("*.npz")
-    np.savez(cached, x_train=np.array([_Exploit()], dtype=object))
+    np.savez(cached, x_train=np.array([_Exploit(tmp_path / "HACKED")], dtype=object))
     cifar = load_cifar10(image_archive)  # la caché se descarta y se reconstruye
     assert cifar.x_train.shape == (450, 32, 32, 3)
     assert not (tmp_path / "HACKED").exists()

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from cifar_lib.augmentation import SeedAugmentation
+from cifar_lib.augmentation import AffineAugmentation
 from cifar_lib.config import ConfigError
-from cifar_lib.models import SEED_PARAMS, build_model
+from cifar_lib.models import REPORT_PARAMS, build_model
 
 #: Parámetros totales que muestran los ``model.summary()`` del informe.
 EXPECTED = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834}
@@ -16,7 +16,7 @@ EXPECTED[7] = EXPECTED[5]
 @pytest.mark.parametrize("step", sorted(EXPECTED))
 def test_parameter_count_matches_the_report(step):
     model = build_model(step)
-    assert model.count_params() == EXPECTED[step] == SEED_PARAMS[step]
+    assert model.count_params() == EXPECTED[step] == REPORT_PARAMS[step]
 
 
 @pytest.mark.parametrize("step", sorted(EXPECTED))
@@ -59,7 +59,7 @@ def test_layer_names_are_stable_across_builds():
 
 def test_step_six_is_step_five_behind_the_augmentation_layer():
     six, five = build_model(6), build_model(5)
-    assert isinstance(six.layers[0], SeedAugmentation)
+    assert isinstance(six.layers[0], AffineAugmentation)
     assert [layer.name for layer in six.layers[1:]] == [layer.name for layer in five.layers]
 
 

@@ -11,9 +11,8 @@ import nbformat
 import pytest
 
 from cifar_lib import runner
-from cifar_lib.config import SEED_RUNS, ConfigError, project_root
+from cifar_lib.config import REPORT_RUNS, ConfigError, project_root
 
-pytestmark = pytest.mark.slow
 NOTEBOOKS = project_root() / "notebooks"
 
 
@@ -52,12 +51,13 @@ def _outputs_text(path: Path) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nbformat.read(path, as_version=4).cells])
 
 
+@pytest.mark.slow
 def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
     executed = runner.run_notebooks(profile="prueba", output_dir=tmp_path)
     assert [path.name[:2] for path in executed] == ["01", "02", "03", "04", "05", "06", "07"]
     saved = sorted(path.stem for path in (tmp_path / "results").glob("*.json"))
-    assert saved == sorted(SEED_RUNS)
+    assert saved == sorted(REPORT_RUNS)
     assert (tmp_path / "models" / "final.keras").exists()
     assert (tmp_path / "models" / "mas_alla_del_90.keras").exists()
     # Lo que imprimen las celdas (una línea por época) se ve mientras se ejecutan, sangrado.
@@ -70,8 +70,20 @@ def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path,
         assert '"output_type": "error"' not in text
         assert str(tmp_path) not in text and str(image_archive.parent) not in text
         assert "Procedencia: perfil prueba" in text
+        # Las celdas deterministas (# NBVAL_CHECK_OUTPUT) dan lo mismo que en el cuaderno guardado.
+        assert _checked_outputs(path) == _checked_outputs(NOTEBOOKS / path.name), path.name
 
 
+def _checked_outputs(path: Path) -> list[str]:
+    cells = nbformat.read(path, as_version=4).cells
+    return [
+        "".join(output.get("text", "") for output in cell.outputs)
+        for cell in cells
+        if cell.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in cell.source
+    ]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -93,16 +105,27 @@ def test_a_bad_parameter_stops_before_any_data_is_loaded(
     assert not (tmp_path / "cache").exists()
 
 
-def test_nbval_finds_the_committed_deterministic_outputs(image_archive, tmp_path):
+@pytest.mark.slow
+def test_nbval_accepts_the_committed_notebook(image_archive, tmp_path):
+    """nbval, como lo usaría un profesor, sobre el primer cuaderno (los demás ya los compara el test de arriba)."""
     environment = {
         **os.environ,
-        "CIFAR_PERFIL": "prueba",
+        "CIFAR_PROFILE": "prueba",
         "CIFAR10_PATH": str(image_archive),
-        "CIFAR_SALIDAS": str(tmp_path / "salidas"),
+        "CIFAR_OUTPUT_DIR": str(tmp_path / "salidas"),
         "MPLBACKEND": "Agg",
     }
     finished = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", str(NOTEBOOKS)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(NOTEBOOKS / "01_modelo_basico.ipynb"),
+        ],
         capture_output=True,
         text=True,
         env=environment,
@@ -112,12 +135,14 @@ def test_nbval_finds_the_committed_deterministic_outputs(image_archive, tmp_path
     assert " passed" in finished.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
-def test_quick_profile_runs_the_course_on_the_real_copy(real_copy, tmp_path, monkeypatch):
+def test_quick_profile_runs_on_the_real_copy(real_copy, tmp_path, monkeypatch):
+    """Los dos primeros cuadernos con el perfil rápido sobre la copia real (todos, con datos sintéticos, arriba)."""
     monkeypatch.setenv("CIFAR10_PATH", str(real_copy))
-    runner.run_notebooks(profile="rapido", output_dir=tmp_path)
+    runner.run_notebooks([1, 2], profile="rapido", output_dir=tmp_path)
     records = [json.loads(path.read_text()) for path in (tmp_path / "results").glob("*.json")]
-    assert sorted(r["run"] for r in records) == sorted(SEED_RUNS)
+    assert sorted(r["run"] for r in records) == ["01", "02"]
     for record in records:
         assert record["profile"] == "rapido" and record["test_samples"] == 1_000
         assert record["data_source"].startswith(real_copy.name)
@@ -135,12 +160,13 @@ def _folder_fingerprint(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_quick_run_opened_like_jupyterlab_never_touches_the_course_outputs(image_archive, monkeypatch):
     """Un estudiante pone PROFILE = "prueba" en la celda de parámetros y ejecuta todo, sin el ejecutor."""
     import nbclient
 
     root = project_root()
-    monkeypatch.delenv("CIFAR_SALIDAS")
+    monkeypatch.delenv("CIFAR_OUTPUT_DIR")
     monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
     course = {name: _folder_fingerprint(root / name) for name in ("results", "figures", "models")}
     quick_outputs = root / "salidas" / "prueba"

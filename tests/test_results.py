@@ -35,8 +35,8 @@ def test_summary_puts_the_reports_accuracy_beside_ours(results_dir):
     table = results.summary_table(results_dir)
     lines = table.splitlines()
     assert "precisión test" in lines[0] and "informe" in lines[0]
-    assert "47.99 %" in lines[2] and "48.17 %" in lines[2] and "1 min 15 s" in lines[2]
-    assert "90.00 %" in lines[3] and "90.12 %" in lines[3]
+    assert "47,99 %" in lines[2] and "48,17 %" in lines[2] and "1 min 15 s" in lines[2]
+    assert "90,00 %" in lines[3] and "90,12 %" in lines[3]
     assert results.markdown_table(results_dir).startswith("| ejecución |")
 
 
@@ -103,3 +103,16 @@ def test_readme_sections_are_replaced_between_their_marks(tmp_path):
     assert readme.read_text() == "antes\n<!-- tabla:inicio -->\n| nueva |\n<!-- tabla:fin -->\ndespués\n"
     with pytest.raises(ValueError, match="marcas"):
         results.replace_section(readme, "otra", "x")
+
+
+def test_the_table_says_what_the_report_says_and_marks_shortened_runs(tmp_path):
+    shortened = {**_record("06_final", 6, 0.65), "label": "personalizado", "overrides": {"EPOCHS": 5}}
+    shortened["epochs_run"] = 5
+    flipped = {**_record("07", 7, 0.8649), "test_accuracy_with_flip": 0.8729}
+    for record in (shortened, flipped, _record("03", 3, 0.7251), _record("04", 4, 0.7264)):
+        (tmp_path / f"{record['run']}.json").write_text(json.dumps(record))
+    rows = {row["ejecución"]: row for row in results.summary_rows(results.load_runs(tmp_path))}
+    assert rows["03"]["informe"] == "casi un 73 %"
+    assert rows["04"]["informe"].startswith("sin cifra")  # el informe no da número para el paso 4
+    assert rows["06_final"]["perfil"] == "personalizado" and rows["06_final"]["épocas"] == "5 de 100"
+    assert rows["07"]["precisión test"] == "86,49 % (87,29 % con volteo)"

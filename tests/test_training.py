@@ -217,15 +217,26 @@ def test_modern_recipe_warms_up_then_decays_to_zero():
     assert model.loss.get_config()["label_smoothing"] == 0.1
 
 
-def test_flip_averaging_scores_between_zero_and_one(tiny):
+def test_test_time_flip_averages_each_image_with_its_left_right_mirror(tiny):
+    import numpy as np
+
     run_config, cifar = tiny
-    model, _, plain = _train_once(run_config, cifar)
-    with_flip = training.evaluate_with_flip(model, cifar)
-    assert 0.0 <= with_flip <= 1.0 and abs(with_flip - plain) < 0.5
+    model = _train_once(run_config, cifar)[0]
+    images = cifar.x_test[:16]
+    mirrored = np.flip(images, axis=2)  # (N, alto, ancho, canales): el ancho es el eje 2
+    expected = (training.predict(model, images) + training.predict(model, mirrored)) / 2
+    upside_down = (training.predict(model, images) + training.predict(model, np.flip(images, axis=1))) / 2
+    averaged = training.predict_with_flip(model, images)
+    assert averaged == pytest.approx(expected, abs=1e-6)
+    assert not np.allclose(averaged, upside_down, atol=1e-4)  # el test distingue el eje equivocado
+    accuracy = np.mean(training.predict_with_flip(model, cifar.x_test).argmax(1) == cifar.y_test)
+    assert training.evaluate_with_flip(model, cifar) == pytest.approx(accuracy)
 
 
 def test_grouping_steps_per_call_does_not_change_the_result(tiny):
     run_config, cifar = tiny
+    # 200 imágenes en lotes de 32: 7 pasos por época, que con 4 por llamada van en 2 llamadas.
+    run_config = config.resolve_run("02", profile="prueba", epochs=2, batch_size=32, train_samples=200)
     histories = []
     for steps in (1, 4):
         training.set_seed(run_config.seed)
@@ -236,7 +247,7 @@ def test_grouping_steps_per_call_does_not_change_the_result(tiny):
 
 def test_steps_are_grouped_per_call_only_on_an_accelerator(monkeypatch):
     assert training.compile_model(models.build_model(1)).steps_per_execution == 1  # la CPU de los tests
-    monkeypatch.setattr(results, "device_name", lambda: "GPU NVIDIA H200")
+    monkeypatch.setattr(training, "device_name", lambda: "GPU NVIDIA H200")
     grouped = training.ACCELERATOR_STEPS_PER_EXECUTION
     assert training.compile_model(models.build_model(1)).steps_per_execution == grouped
     assert training.compile_modern(models.build_model(7), 10, 2).steps_per_execution == grouped
@@ -257,13 +268,18 @@ def test_data_copied_to_the_device_trains_exactly_like_numpy_arrays(tiny, monkey
         assert on_device[metric] == pytest.approx(values, rel=1e-5), metric
 
 
-def test_resolving_the_parameters_seeds_the_initial_weights(tiny):
-    run_config = tiny[0]
+def test_the_seed_set_before_building_fixes_the_initial_weights():
+    import keras
+
     weights = []
-    for _ in range(2):
-        config.resolve_run(run_config.run, profile="prueba", seed=7)
+    for seed in (7, 7, 8):
+        keras.utils.set_random_seed(seed)
         weights.append(models.build_model(2).get_layer("conv_1").get_weights()[0])
-    assert (weights[0] == weights[1]).all()
+    assert (weights[0] == weights[1]).all() and not (weights[0] == weights[2]).all()
+    # Validar los parámetros no toca el generador aleatorio: no cambia lo que se construye después.
+    keras.utils.set_random_seed(7)
+    config.resolve_run("02", profile="prueba", seed=123)
+    assert (models.build_model(2).get_layer("conv_1").get_weights()[0] == weights[0]).all()
 
 
 @pytest.fixture
@@ -280,11 +296,14 @@ def test_mixed_precision_computes_in_bf16_but_keeps_weights_and_output_in_float3
     import keras
     import numpy as np
 
-    cifar = tiny[1]
+    import dataclasses
+
+    small = tiny[1]
+    cifar = dataclasses.replace(small, x_train=small.x_train[:64], y_train=small.y_train[:64])
     monkeypatch.setenv(config.MIXED_PRECISION_ENV, "1")
     run_config = config.resolve_run("06_final", profile="prueba", epochs=1)
     assert run_config.mixed_precision and "precisión mixta bf16" in run_config.describe()
-    model = training.compile_model(models.build_model(6))
+    model = training.compile_model(models.build_model(6, mixed_precision=run_config.mixed_precision))
     conv = model.get_layer("conv_1a")
     assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
     assert model.get_layer("aumento_de_datos").compute_dtype == "float32"
@@ -292,13 +311,14 @@ def test_mixed_precision_computes_in_bf16_but_keeps_weights_and_output_in_float3
     run = training.train(model, cifar, run_config, verbose=0, fresh=True)
     assert np.isfinite(run.history["loss"]).all()
     assert training.predict(model, cifar.x_test[:4]).dtype == np.float32
-    # Sin la variable, todo vuelve a float32, como en el informe.
+    # La política solo afecta a ese modelo; sin la variable, todo en float32, como en el informe.
+    assert keras.config.dtype_policy().name == "float32"
     monkeypatch.delenv(config.MIXED_PRECISION_ENV)
     assert not config.resolve_run("01", profile="prueba").mixed_precision
-    assert keras.config.dtype_policy().name == "float32"
+    assert models.build_model(6).get_layer("conv_1a").compute_dtype == "float32"
 
 
 def test_a_bad_mixed_precision_value_is_explained(monkeypatch):
     monkeypatch.setenv(config.MIXED_PRECISION_ENV, "quizás")
-    with pytest.raises(config.ConfigError, match="CIFAR_PRECISION_MIXTA debe valer 1 o 0"):
+    with pytest.raises(config.ConfigError, match="CIFAR_MIXED_PRECISION debe valer 1 o 0"):
         config.resolve_run("01", profile="prueba")
