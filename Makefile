@@ -6,13 +6,15 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 PERFIL ?= rapido
 READY  := $(VENV)/.instalado
+# Las versiones de las ejecuciones guardadas; vacío (make CONSTRAINTS= …) para las más recientes.
+CONSTRAINTS ?= constraints.txt
 
-.PHONY: run test test-fast lab summary benchmark lint format clean
+.PHONY: run test test-fast lab summary benchmark lint format clean device-bundle device-dry-run
 
-$(READY): pyproject.toml
+$(READY): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	$(PY) -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[dev,lab]"
 	touch $@
 
 ## Ejecuta el curso (PERFIL=rapido por defecto; PERFIL=completo regenera los cuadernos).
@@ -45,6 +47,14 @@ lint: $(READY)
 format: $(READY)
 	$(VENV)/bin/ruff format cifar_lib tests benchmarks
 	$(VENV)/bin/ruff check --fix cifar_lib tests benchmarks
+
+## Construye .device/ para la máquina con acelerador (ruedas, copia JPEG de CIFAR-10 y run.sh).
+device-bundle:
+	bash device/build_bundle.sh
+
+## Ensaya .device/run.sh en esta CPU (Python 3.12, solo los paquetes de la máquina con acelerador).
+device-dry-run:
+	bash device/dry_run.sh
 
 clean:
 	rm -rf salidas checkpoints .pytest_cache
