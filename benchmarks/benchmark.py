@@ -82,15 +82,26 @@ def augmentation_only_rates(images: np.ndarray, batch_size: int, repeats: int) -
             transformed = layer(batch, training=True)
         keras.ops.convert_to_numpy(transformed)  # espera a que termine el último lote
 
+    def keras_op():
+        # La misma transformación con la función de Keras en vez de augmentation.affine_sample.
+        for batch in batches:
+            matrices = layer.affine_matrices(layer.sample_parameters(len(batch)), 32, 32)
+            transformed = keras.ops.image.affine_transform(batch, matrices, "bilinear", "nearest")
+        keras.ops.convert_to_numpy(transformed)
+
     legacy()
     fused()  # primera llamada: compila
+    keras_op()
     legacy_rate = best_rate(legacy, len(images), repeats)
     fused_rate = best_rate(fused, len(images), repeats)
+    op_rate = best_rate(keras_op, len(images), repeats)
     return {
         "batch_size": batch_size,
         "image_data_generator_img_s": round(legacy_rate),
         "build_augmentation_img_s": round(fused_rate),
+        "keras_affine_transform_img_s": round(op_rate),
         "ratio": round(fused_rate / legacy_rate, 2),
+        "ratio_vs_keras_op": round(fused_rate / op_rate, 2),
     }
 
 
@@ -187,76 +198,105 @@ def helper_versus_fit(step: int, count: int, epochs: int, output: Path) -> dict:
     }
 
 
+def times(ratio: float) -> str:
+    return f"{config.decimal(ratio, 1)}×"
+
+
+def augmentation_only_row(row: dict, where: str | None = None) -> dict:
+    """Una fila de «aumento solo»: ImageDataGenerator, la capa del curso y la misma capa con keras.ops."""
+    return {
+        **({"dónde": where} if where else {}),
+        "lote": row["batch_size"],
+        "`ImageDataGenerator`": config.thousands(row["image_data_generator_img_s"]),
+        "`build_augmentation()`": config.thousands(row["build_augmentation_img_s"]),
+        "mejora": times(row["ratio"]),
+        "con `keras.ops.image.affine_transform`": (
+            config.thousands(row["keras_affine_transform_img_s"])
+            if "keras_affine_transform_img_s" in row
+            else "sin medir"
+        ),
+        "`affine_sample` frente a la de Keras": (
+            times(row["ratio_vs_keras_op"]) if "ratio_vs_keras_op" in row else "sin medir"
+        ),
+    }
+
+
+def augmentation_fit_row(row: dict, where: str | None = None) -> dict:
+    return {
+        **({"dónde": where} if where else {}),
+        "lote": row["batch_size"],
+        "lotes por llamada (`steps_per_execution`)": row["steps_per_execution"],
+        "`ImageDataGenerator`": config.thousands(row["image_data_generator_img_s"]),
+        "`build_augmentation()`": config.thousands(row["build_augmentation_img_s"]),
+        "mejora": times(row["ratio"]),
+    }
+
+
+NUMERIC = (
+    "paso",
+    "parámetros",
+    "lote",
+    "imágenes/s",
+    "época de 45.000",
+    "lotes por llamada (`steps_per_execution`)",
+    "`ImageDataGenerator`",
+    "`build_augmentation()`",
+    "mejora",
+    "con `keras.ops.image.affine_transform`",
+    "`affine_sample` frente a la de Keras",
+)
+
+
 def readme_table(folder: Path, results_dir: Path) -> str:
-    """Tabla Markdown por paso: velocidad medida en cada dispositivo y tiempo real del perfil completo."""
+    """Tablas Markdown: velocidad por paso en cada dispositivo, tiempo real del perfil completo y aumento."""
     reports = [
         json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(folder.glob("*.json"))
         if not path.stem.endswith("-rapido")
     ]
-    complete = {
-        (r["run"], r["device"]): r
+    complete = [
+        r
         for r in results.load_runs(results_dir)
-        if r["profile"] == "completo"
-        and r["epochs"] == config.REPORT_RUNS[r["run"]].epochs
-        and r["train_samples"] == 45_000
-    }
-    headers = ["paso", "parámetros", "lote"]
-    for report in reports:
-        where = f"{report['backend']}, {report['device']}"
-        headers += [f"imágenes/s ({where})", f"época de 45.000 ({where})"]
-    headers.append("perfil completo, medido")
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" ---: " for _ in headers) + "|"]
+        if r.get("label", r["profile"]) == "completo" and r["train_samples"] == 45_000
+    ]
+    rows, numeric = [], list(NUMERIC)
     for step in STEPS:
         run = run_of(step)
         if not all(any(r["step"] == step for r in report["training"]) for report in reports):
             continue  # medidas antiguas, de antes de que el paso existiera
-        row = [
-            str(step),
-            config.thousands(models.REPORT_PARAMS[step]),
-            str(config.REPORT_RUNS[run].batch_size),
-        ]
+        row = {
+            "paso": step,
+            "parámetros": config.thousands(models.REPORT_PARAMS[step]),
+            "lote": config.REPORT_RUNS[run].batch_size,
+        }
         for report in reports:
+            where = f"{report['backend']}, {report['device']}"
             measured = next(r for r in report["training"] if r["step"] == step)
-            row += [
-                f"{measured['train_img_s']:,.0f}".replace(",", "."),
-                results.format_seconds(measured["epoch_45000_s"]),
-            ]
-        done = [r for (name, _), r in complete.items() if name == run]
-        row.append(
+            row[f"imágenes/s ({where})"] = config.thousands(round(measured["train_img_s"]))
+            row[f"época de 45.000 ({where})"] = results.format_seconds(measured["epoch_45000_s"])
+            numeric += [f"imágenes/s ({where})", f"época de 45.000 ({where})"]
+        done = [r for r in complete if r["run"] == run]
+        row["perfil completo, medido"] = (
             "; ".join(f"{results.format_seconds(r['train_seconds'])} ({r['device']})" for r in done)
             or "sin medir"
         )
-        lines.append("| " + " | ".join(row) + " |")
+        rows.append(row)
     only_rows, fit_rows = [], []
     for report in reports:
         where = f"{report['backend']}, {report['device']}"
-        for row in report.get("augmentation_only", []):
-            only_rows.append(
-                f"| {where} | {row['batch_size']} | {config.thousands(row['image_data_generator_img_s'])} | "
-                f"{config.thousands(row['build_augmentation_img_s'])} | {row['ratio']:.1f}× |"
-            )
-        for row in report["augmentation"]:
-            fit_rows.append(
-                f"| {where} | {row['batch_size']} | {row['steps_per_execution']} | "
-                f"{config.thousands(row['image_data_generator_img_s'])} | "
-                f"{config.thousands(row['build_augmentation_img_s'])} | {row['ratio']:.1f}× |"
-            )
+        only_rows += [augmentation_only_row(row, where) for row in report.get("augmentation_only", [])]
+        fit_rows += [augmentation_fit_row(row, where) for row in report["augmentation"]]
     return "\n".join(
         [
-            *lines,
+            results.render_table(rows, markdown=True, numeric=tuple(numeric)),
             "",
             "Aumento de datos solo, sin entrenar (imágenes/s):",
             "",
-            "| dónde | lote | `ImageDataGenerator` | `build_augmentation()` | mejora |",
-            "| --- | ---: | ---: | ---: | ---: |",
-            *only_rows,
+            results.render_table(only_rows, markdown=True, numeric=NUMERIC),
             "",
             "Aumento de datos alimentando un `fit` con una red mínima (imágenes/s):",
             "",
-            "| dónde | lote | lotes por llamada (`steps_per_execution`) | `ImageDataGenerator` | `build_augmentation()` | mejora |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
-            *fit_rows,
+            results.render_table(fit_rows, markdown=True, numeric=NUMERIC),
         ]
     )
 
@@ -295,37 +335,32 @@ def main(argv=None) -> dict:
     images = np.random.default_rng(0).random((512 if quick else 4096, 32, 32, 3), dtype=np.float32)
     report["augmentation_only"] = [augmentation_only_rates(images, batch, repeats) for batch in (32, 512)]
     print("\na) Aumento de datos solo, sin entrenar (imágenes/s)")
-    print(f"{'lote':>6}  {'ImageDataGenerator':>18}  {'build_augmentation':>18}  {'veces':>6}")
-    for row in report["augmentation_only"]:
-        print(
-            f"{row['batch_size']:>6}  {row['image_data_generator_img_s']:>18,}  "
-            f"{row['build_augmentation_img_s']:>18,}  {row['ratio']:>6.1f}"
-        )
+    print(
+        results.render_table([augmentation_only_row(r) for r in report["augmentation_only"]], numeric=NUMERIC)
+    )
     report["augmentation"] = [
         augmentation_rates(images, batch, repeats, steps) for batch, steps in ((32, 1), (32, 16), (512, 1))
     ]
     print("\n   Alimentando un fit con una red mínima (imágenes/s)")
-    print(
-        f"{'lote':>6}  {'pasos/llamada':>13}  {'ImageDataGenerator':>18}  {'build_augmentation':>18}  {'veces':>6}"
-    )
-    for row in report["augmentation"]:
-        print(
-            f"{row['batch_size']:>6}  {row['steps_per_execution']:>13}  {row['image_data_generator_img_s']:>18,}  "
-            f"{row['build_augmentation_img_s']:>18,}  {row['ratio']:>6.1f}"
-        )
+    print(results.render_table([augmentation_fit_row(r) for r in report["augmentation"]], numeric=NUMERIC))
 
     counts = {1: 8192, 2: 4096, 3: 4096, 4: 4096, 5: 1024, 6: 1024, 7: 1024}
     report["training"] = []
     print("\nb) Entrenamiento con el lote del informe")
-    print(f"{'paso':>4}  {'parámetros':>10}  {'lote':>4}  {'imágenes/s':>10}  {'época de 45.000':>16}")
     for step in STEPS:
         batch = config.REPORT_RUNS[run_of(step)].batch_size
-        row = training_rate(step, batch, 256 if quick else counts[step])
-        report["training"].append(row)
-        print(
-            f"{step:>4}  {config.thousands(row['params']):>10}  {batch:>4}  {row['train_img_s']:>10,.0f}  "
-            f"{results.format_seconds(row['epoch_45000_s']):>16}"
-        )
+        report["training"].append(training_rate(step, batch, 256 if quick else counts[step]))
+    training_rows = [
+        {
+            "paso": row["step"],
+            "parámetros": config.thousands(row["params"]),
+            "lote": row["batch_size"],
+            "imágenes/s": config.thousands(round(row["train_img_s"])),
+            "época de 45.000": results.format_seconds(row["epoch_45000_s"]),
+        }
+        for row in report["training"]
+    ]
+    print(results.render_table(training_rows, numeric=NUMERIC))
 
     with tempfile.TemporaryDirectory() as scratch:
         report["helper_vs_fit"] = helper_versus_fit(

@@ -172,28 +172,39 @@ def summary_rows(runs: list[dict]) -> list[dict]:
     return rows
 
 
+def render_table(rows: list[dict], markdown: bool = False, numeric: tuple[str, ...] = ()) -> str:
+    """Una tabla a partir de filas ``{columna: texto}``: en texto alineado o en Markdown.
+
+    Las columnas de ``numeric`` se alinean a la derecha. Es el único dibujante de
+    tablas del curso: la tabla resumen, las del README y las del benchmark.
+    """
+    headers = list(rows[0])
+    cells = [[str(row[h]) for h in headers] for row in rows]
+    if markdown:
+        rule = ["---:" if h in numeric else "---" for h in headers]
+        return "\n".join("| " + " | ".join(line) + " |" for line in [headers, rule, *cells])
+    widths = [max(len(h), *(len(line[i]) for line in cells)) for i, h in enumerate(headers)]
+
+    def fit(values):
+        return "  ".join(
+            v.rjust(w) if h in numeric else v.ljust(w) for v, w, h in zip(values, widths, headers)
+        ).rstrip()
+
+    return "\n".join([fit(headers), fit(["-" * w for w in widths]), *(fit(line) for line in cells)])
+
+
 def summary_table(results_dir: str | Path) -> str:
     """La tabla resumen como texto alineado, lista para imprimir."""
     rows = summary_rows(load_runs(results_dir))
     if not rows:
         return f"No hay resultados en {Path(results_dir).name}/ todavía: ejecuta los cuadernos."
-    headers = list(rows[0])
-    widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
-    lines = ["  ".join(h.ljust(widths[h]) for h in headers)]
-    lines.append("  ".join("-" * widths[h] for h in headers))
-    lines += ["  ".join(str(r[h]).ljust(widths[h]) for h in headers) for r in rows]
-    return "\n".join(lines)
+    return render_table(rows)
 
 
 def markdown_table(results_dir: str | Path) -> str:
     """La misma tabla en Markdown (para el README)."""
     rows = summary_rows(load_runs(results_dir))
-    if not rows:
-        return ""
-    headers = list(rows[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(r[h]) for h in headers) + " |" for r in rows]
-    return "\n".join(lines)
+    return render_table(rows, markdown=True) if rows else ""
 
 
 def confusion_counts(true_labels, predicted_labels, num_classes: int = 10) -> np.ndarray:
