@@ -172,7 +172,7 @@ def helper_versus_fit(step: int, count: int, epochs: int, output: Path) -> dict:
 
     def plain():
         model = training.compile_model(models.build_model(step))
-        training.set_seed(run_config.seed)
+        keras.utils.set_random_seed(run_config.seed)
         model.fit(
             data.x_train,
             training.one_hot(data.y_train),

@@ -28,7 +28,7 @@ import os
 import pickle
 import tarfile
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -105,7 +105,6 @@ class CifarData:
     y_test: np.ndarray
     source: str
     sha256: str
-    class_names: tuple[str, ...] = field(default=CLASS_NAMES_ES)
 
     def describe(self) -> str:
         """Formas y número de clases de cada parte, en una tabla de texto."""

@@ -49,11 +49,6 @@ class TrainingRun:
         return len(self.history.get("loss", []))
 
 
-def set_seed(seed: int) -> None:
-    """Fija las semillas de Python, NumPy y del backend (``keras.utils.set_random_seed``)."""
-    keras.utils.set_random_seed(seed)
-
-
 #: Lotes por llamada al paso de entrenamiento compilado cuando hay un acelerador.
 ACCELERATOR_STEPS_PER_EXECUTION = 32
 
@@ -276,7 +271,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             epoch = max(epoch, self.settings.get("epochs", epoch))
         elif epoch:
             print(f"Se reanuda un entrenamiento interrumpido desde la época {epoch}.", flush=True)
-        set_seed(self.settings.get("seed", 0) + epoch)
+        keras.utils.set_random_seed(self.settings.get("seed", 0) + epoch)
         return epoch
 
     def finish(self, model: keras.Model) -> TrainingRun:
@@ -480,7 +475,7 @@ def train_report_run(config: RunConfig, data: CifarData) -> tuple[keras.Model, T
     """
     from cifar_lib.models import build_model
 
-    set_seed(config.seed)  # los pesos iniciales dependen solo de la semilla
+    keras.utils.set_random_seed(config.seed)  # los pesos iniciales dependen solo de la semilla
     model = compile_model(build_model(config.step, mixed_precision=config.mixed_precision))
     return model, train(model, data, config, keep_best_at=intermediate_epochs(config))
 

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import keras
 import pytest
 
 from cifar_lib import config, data, models, results, training
@@ -21,7 +22,7 @@ def tiny(official_archive):
 
 
 def _train_once(run_config, cifar):
-    training.set_seed(run_config.seed)
+    keras.utils.set_random_seed(run_config.seed)
     model = models.build_model(run_config.step)
     run = training.train(model, cifar, run_config, verbose=0, fresh=True)
     return model, run, training.evaluate(model, cifar)
@@ -63,7 +64,6 @@ def test_saved_model_loads_and_predicts_the_same(tiny, tmp_path):
     run_config, cifar = tiny
     model, _, _ = _train_once(run_config, cifar)
     path = training.save_model(model, tmp_path / "modelo.keras")
-    import keras
 
     loaded = keras.saving.load_model(path)
     assert getattr(loaded, "optimizer", None) is None  # solo los pesos: el modelo final ocupa ≈13 MB, no 39
@@ -239,7 +239,7 @@ def test_grouping_steps_per_call_does_not_change_the_result(tiny):
     run_config = config.resolve_run("02", profile="prueba", epochs=2, batch_size=32, train_samples=200)
     histories = []
     for steps in (1, 4):
-        training.set_seed(run_config.seed)
+        keras.utils.set_random_seed(run_config.seed)
         model = training.compile_model(models.build_model(run_config.step), steps_per_execution=steps)
         histories.append(training.train(model, cifar, run_config, verbose=0, fresh=True).history)
     assert histories[0]["loss"] == pytest.approx(histories[1]["loss"], rel=1e-4)
@@ -269,7 +269,6 @@ def test_data_copied_to_the_device_trains_exactly_like_numpy_arrays(tiny, monkey
 
 
 def test_the_seed_set_before_building_fixes_the_initial_weights():
-    import keras
 
     weights = []
     for seed in (7, 7, 8):
@@ -285,7 +284,6 @@ def test_the_seed_set_before_building_fixes_the_initial_weights():
 @pytest.fixture
 def float32_afterwards():
     yield
-    import keras
 
     keras.config.set_dtype_policy("float32")
 
@@ -293,10 +291,9 @@ def float32_afterwards():
 def test_mixed_precision_computes_in_bf16_but_keeps_weights_and_output_in_float32(
     tiny, monkeypatch, float32_afterwards
 ):
-    import keras
-    import numpy as np
-
     import dataclasses
+
+    import numpy as np
 
     small = tiny[1]
     cifar = dataclasses.replace(small, x_train=small.x_train[:64], y_train=small.y_train[:64])
