@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -31,3 +32,20 @@ class atomic_writer:
         else:
             os.unlink(self.tmp)
         return False
+
+
+def replace_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Llama a ``write(temporal)`` con una ruta junto a ``path`` y la renombra a ``path`` si no falla.
+
+    Para lo que escribe otra biblioteca (pesos de Keras, figuras de matplotlib): si
+    ``write`` falla, el temporal se borra y ``path`` queda como estaba.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".tmp-{path.name}")
+    try:
+        write(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path

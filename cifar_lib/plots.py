@@ -14,6 +14,7 @@ import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from cifar_lib.data import CLASS_NAMES_ES
+from cifar_lib.files import replace_atomically
 from cifar_lib.results import confusion_counts
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -23,11 +24,9 @@ def save_figure(figure: plt.Figure, path: str | Path | None) -> None:
     """Guarda ``figure`` como PNG en ``path`` (nada si ``path`` es ``None``)."""
     if path is None:
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".tmp-{path.name}")
-    figure.savefig(temporary, dpi=110, bbox_inches="tight", format="png")
-    temporary.replace(path)
+    replace_atomically(
+        path, lambda temporary: figure.savefig(temporary, dpi=110, bbox_inches="tight", format="png")
+    )
 
 
 def learning_curves(history: dict, title: str = "", save_to=None) -> plt.Figure:

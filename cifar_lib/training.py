@@ -31,7 +31,7 @@ import numpy as np
 from cifar_lib.config import REPORT_RUNS, RunConfig, plural
 from cifar_lib.data import NUM_CLASSES, CifarData
 from cifar_lib.device import device_name
-from cifar_lib.files import atomic_writer
+from cifar_lib.files import atomic_writer, replace_atomically
 
 
 @dataclass
@@ -292,12 +292,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         )
 
     def _save_weights(self, path: Path) -> None:
-        temporary = path.with_name(f".tmp-{path.name}")
-        try:
-            self.model.save_weights(temporary)
-            temporary.replace(path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        replace_atomically(path, self.model.save_weights)
 
     def on_train_begin(self, logs=None):
         self._started = time.perf_counter()
@@ -513,11 +508,6 @@ def save_model(model: keras.Model, path: Path) -> Path:
 
     Se escribe en un temporal y se renombra: nunca queda un ``.keras`` a medias.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     inference_copy = model.__class__.from_config(model.get_config())  # sin compilar: sin optimizador
     inference_copy.set_weights(model.get_weights())
-    temporary = path.with_name(f".tmp-{path.name}")
-    inference_copy.save(temporary)
-    temporary.replace(path)
-    return path
+    return replace_atomically(path, inference_copy.save)

@@ -1,6 +1,7 @@
 """Resultados guardados, tabla resumen frente al informe y gráficas sin pantalla."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,36 @@ def test_the_table_says_what_the_report_says_and_marks_shortened_runs(tmp_path):
     assert rows["04"]["informe"].startswith("sin cifra")  # el informe no da número para el paso 4
     assert rows["06_final"]["perfil"] == "personalizado" and rows["06_final"]["épocas"] == "5 de 100"
     assert rows["07"]["precisión test"] == "86,49 % (87,29 % con volteo)"
+
+
+def test_a_figure_that_fails_to_save_leaves_the_old_one_and_no_temporary(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    target = tmp_path / "curvas.png"
+    target.write_bytes(b"la figura anterior")
+    figure = plt.figure()
+
+    def broken_savefig(path, **kwargs):
+        Path(path).write_bytes(b"a medias")
+        raise OSError("disco lleno")
+
+    monkeypatch.setattr(figure, "savefig", broken_savefig)
+    with pytest.raises(OSError, match="disco lleno"):
+        plots.save_figure(figure, target)
+    assert [p.name for p in tmp_path.iterdir()] == ["curvas.png"]
+    assert target.read_bytes() == b"la figura anterior"
+
+
+def test_a_model_that_fails_to_save_leaves_no_temporary(tmp_path, monkeypatch):
+    import keras
+
+    from cifar_lib import models, training
+
+    def broken_save(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"a medias")
+        raise OSError("disco lleno")
+
+    monkeypatch.setattr(keras.Model, "save", broken_save)
+    with pytest.raises(OSError, match="disco lleno"):
+        training.save_model(models.build_model(1), tmp_path / "final.keras")
+    assert list(tmp_path.iterdir()) == []
