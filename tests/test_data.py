@@ -7,7 +7,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from cifar_lib import data
+from cifar_lib import data, official
 from cifar_lib.data import CLASS_NAMES_ES, DataError, load_cifar10
 from tests.conftest import make_tar, official_batch, tar_with, write_image_folder, write_official_folder
 
@@ -74,7 +74,7 @@ def test_environment_variable_names_the_copy(monkeypatch, official_archive):
 
 def test_second_load_reads_the_cache_instead_of_decoding(monkeypatch, image_archive):
     first = load_cifar10(image_archive)
-    monkeypatch.setattr(data, "_image_folder", lambda path: pytest.fail("volvió a decodificar"))
+    monkeypatch.setattr(data, "read_image_folder", lambda path: pytest.fail("volvió a decodificar"))
     second = load_cifar10(image_archive)
     np.testing.assert_array_equal(first.x_train, second.x_train)
     assert first.sha256 == second.sha256 == data.fingerprint(image_archive)
@@ -89,7 +89,7 @@ def test_damaged_cache_is_rebuilt(image_archive, tmp_path):
 
 def test_no_copy_and_no_network_explains_what_to_do(monkeypatch, tmp_path):
     # Un puerto cerrado de esta máquina: la conexión se rechaza al momento, como sin red.
-    monkeypatch.setattr(data, "OFFICIAL_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")
+    monkeypatch.setattr(official, "OFFICIAL_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")
     with pytest.raises(DataError) as error:
         load_cifar10()
     message = str(error.value)
@@ -105,7 +105,7 @@ def test_download_with_wrong_checksum_leaves_nothing(monkeypatch, tmp_path, offi
 
 
 def test_verified_download_is_kept_and_reused(monkeypatch, tmp_path, official_archive):
-    monkeypatch.setattr(data, "OFFICIAL_SHA256", data.fingerprint(official_archive))
+    monkeypatch.setattr(official, "OFFICIAL_SHA256", data.fingerprint(official_archive))
     target = data.download_official(tmp_path / "descargas", url=official_archive.as_uri())
     assert target.read_bytes() == official_archive.read_bytes()
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("descargó otra vez"))

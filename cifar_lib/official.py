@@ -1,0 +1,156 @@
+"""El formato oficial de CIFAR-10 (lotes *pickle* de Python) y su descarga.
+
+Los lotes oficiales son *pickles*: se leen con un lector restringido que solo
+reconstruye arrays de NumPy y rechaza cualquier otra cosa, de modo que un
+archivo manipulado no puede ejecutar código. La descarga se comprueba con el
+sha256 publicado antes de usarse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+import urllib.request
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from cifar_lib.cifar10 import HELP, OFFICIAL_FILENAME, OFFICIAL_SHA256, OFFICIAL_URL, DataError
+
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Reconstruye solo arrays de NumPy; cualquier otro objeto se rechaza."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"objeto no permitido {module}.{name}")
+
+
+def read_batch(data: bytes, origin: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lee un lote oficial (``data_batch_N`` o ``test_batch``) sin ejecutar código."""
+    try:
+        batch = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except Exception as error:  # cualquier fallo del formato es un archivo dañado
+        raise DataError(
+            f"{origin} no es un lote válido de CIFAR-10 ({error}). Descarga de nuevo el archivo oficial."
+        ) from error
+    if not isinstance(batch, dict):
+        raise DataError(f"{origin} no es un lote válido de CIFAR-10 (no es un diccionario).")
+    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
+    if "data" not in batch or "labels" not in batch:
+        raise DataError(f"{origin} no tiene las claves 'data' y 'labels' de un lote de CIFAR-10.")
+    pixels = np.asarray(batch["data"])
+    labels = np.asarray(batch["labels"], dtype=np.int64)
+    if pixels.dtype != np.uint8 or pixels.ndim != 2 or pixels.shape[1] != 3072:
+        raise DataError(
+            f"{origin}: 'data' tiene forma {pixels.shape} y tipo {pixels.dtype}; se esperaba (N, 3072) uint8."
+        )
+    images = pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), labels.astype(np.uint8)
+
+
+def batches_folder(path: Path) -> Path | None:
+    for candidate in (path, path / "cifar-10-batches-py"):
+        if (candidate / "data_batch_1").is_file():
+            return candidate
+    return None
+
+
+def read_official(path: Path):
+    """Lee el oficial, ya sea ``.tar.gz`` o carpeta extraída."""
+    wanted = (*TRAIN_BATCHES, TEST_BATCH)
+    blobs: dict[str, bytes] = {}
+    if path.is_dir():
+        folder = batches_folder(path)
+        for name in wanted:
+            if (folder / name).is_file():
+                blobs[name] = (folder / name).read_bytes()
+    else:
+        try:
+            with tarfile.open(path) as archive:
+                for member in archive.getmembers():
+                    name = PurePosixPath(member.name).name
+                    if member.isfile() and name in wanted:
+                        blobs[name] = archive.extractfile(member).read()
+        except (tarfile.TarError, EOFError, OSError, ValueError) as error:
+            raise DataError(
+                f"El archivo {path.name} está dañado o incompleto ({error}). "
+                f"Bórralo y descárgalo de nuevo. {HELP}"
+            ) from error
+    missing = [name for name in wanted if name not in blobs]
+    if missing:
+        raise DataError(
+            f"A {path.name} le faltan los lotes {', '.join(missing)}. "
+            f"Descarga de nuevo el archivo oficial completo."
+        )
+    train = [read_batch(blobs[n], f"{path.name}/{n}") for n in TRAIN_BATCHES]
+    x_test, y_test = read_batch(blobs[TEST_BATCH], f"{path.name}/{TEST_BATCH}")
+    x_train = np.concatenate([x for x, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    return x_train, y_train, x_test, y_test
+
+
+def download_official(cache: Path, url: str | None = None) -> Path:
+    """Descarga el archivo oficial a la caché y comprueba su sha256.
+
+    La descarga se escribe en un ``.part`` que solo se renombra cuando el
+    sha256 coincide; un corte o un archivo alterado no dejan nada que la
+    siguiente ejecución pueda creer bueno.
+    """
+    target = cache / OFFICIAL_FILENAME
+    if target.exists() and file_sha256(target) == OFFICIAL_SHA256:
+        return target
+    target.unlink(missing_ok=True)
+    url = url or OFFICIAL_URL
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    print(f"Descargando CIFAR-10 desde {url} …", flush=True)
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            done, shown = 0, -10
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+                digest.update(block)
+                done += len(block)
+                if total and done * 100 // total >= shown + 10:
+                    shown = done * 100 // total
+                    print(f"  {shown:3d} % ({done / 1e6:.0f} de {total / 1e6:.0f} MB)", flush=True)
+    except (OSError, ValueError) as error:
+        partial.unlink(missing_ok=True)
+        raise DataError(f"No hay copia local de CIFAR-10 y no se pudo descargar ({error}). {HELP}") from error
+    if digest.hexdigest() != OFFICIAL_SHA256:
+        partial.unlink(missing_ok=True)
+        raise DataError(
+            f"La descarga de {url} no coincide con el sha256 publicado "
+            f"(se obtuvo {digest.hexdigest()[:16]}…): se ha borrado. Inténtalo de nuevo. {HELP}"
+        )
+    os.replace(partial, target)
+    return target
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 de un archivo, leído por bloques."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
