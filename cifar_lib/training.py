@@ -8,13 +8,16 @@ con lotes de 512 (100 épocas y lotes de 32 el modelo final) y pasa dos
     ``EarlyStopping`` sobre la pérdida de validación: si no mejora en
     ``patience`` épocas (10 por defecto), el entrenamiento se detiene.
 ``callback_accuracy``
-    :class:`ResumableCheckpoint`: guarda en disco, al final de cada época, el
-    estado para reanudar y los mejores pesos según la precisión de validación;
-    al terminar, el modelo se queda con esos mejores pesos.
+    :class:`ResumableCheckpoint` (lo crea :func:`checkpoint_for`): guarda en
+    la caché del usuario, al final de cada época, el estado para reanudar y
+    los mejores pesos según la precisión de validación; al terminar
+    (:meth:`ResumableCheckpoint.finish`), el modelo se queda con esos mejores
+    pesos.
 
 Si un entrenamiento se interrumpe (se cierra el portátil, se mata el proceso),
 volver a lanzarlo con la misma configuración continúa desde la última época
-completada.
+completada (:meth:`ResumableCheckpoint.restore`); si ya terminó, solo se cargan
+sus pesos. :func:`train` hace las tres cosas con ``model.fit`` en medio.
 """
 
 from __future__ import annotations
