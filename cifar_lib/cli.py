@@ -24,6 +24,13 @@ from cifar_lib.config import PROFILES, ConfigError, project_root
 from cifar_lib.predict import DEFAULT_MODELS, PredictionError, default_model, predict_files
 
 
+def add_parameter_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``-p NOMBRE VALOR`` (repetible), igual en ``ejecutar`` y en ``entrenar``."""
+    parser.add_argument(
+        "-p", "--parametro", nargs=2, action="append", metavar=("NOMBRE", "VALOR"), help=help_text
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cifar_lib",
@@ -57,14 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="entrena en bf16, con los pesos en float32 (pensado para GPU)",
     )
-    run.add_argument(
-        "-p",
-        "--parametro",
-        nargs=2,
-        action="append",
-        metavar=("NOMBRE", "VALOR"),
-        help="valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)",
-    )
+    add_parameter_option(run, "valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)")
 
     train = commands.add_parser(
         "entrenar",
@@ -80,13 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--perfil", choices=list(PROFILES), default=None, help="perfil (por defecto, completo)"
     )
-    train.add_argument(
-        "-p",
-        "--parametro",
-        nargs=2,
-        action="append",
-        metavar=("NOMBRE", "VALOR"),
-        help="EPOCHS, BATCH_SIZE, SEED, PATIENCE, TRAIN_SAMPLES… como en la celda de parámetros",
+    add_parameter_option(
+        train, "EPOCHS, BATCH_SIZE, SEED, PATIENCE, TRAIN_SAMPLES… como en la celda de parámetros"
     )
 
     summary = commands.add_parser("resumen", help="imprime la tabla de resultados frente al informe")
@@ -164,18 +159,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def train_from_command_line(run: str, profile: str | None, pairs: list[list[str]] | None) -> None:
     """``entrenar``: valida los parámetros, carga los datos y entrena con reanudación."""
-    from cifar_lib.config import check_run, resolve_run
-    from cifar_lib.runner import parse_parameters
+    from cifar_lib.config import check_run, percent, resolve_run
+    from cifar_lib.runner import parse_parameters, reject_unknown_parameters
 
     if check_run(run).step > 6:
         raise ConfigError("«entrenar» sirve para las ejecuciones del informe (pasos 1 a 6).")
-    names = {"EPOCHS", "BATCH_SIZE", "SEED", "PATIENCE", "TRAIN_SAMPLES", "VAL_SAMPLES", "TEST_SAMPLES"}
     parameters = parse_parameters(pairs)
-    unknown = sorted(set(parameters) - names)
-    if unknown:
-        raise ConfigError(
-            f"Parámetros desconocidos: {', '.join(unknown)}. Los válidos son: {', '.join(sorted(names))}."
-        )
+    names = {"EPOCHS", "BATCH_SIZE", "SEED", "PATIENCE", "TRAIN_SAMPLES", "VAL_SAMPLES", "TEST_SAMPLES"}
+    reject_unknown_parameters(parameters, names)
     run_config = resolve_run(run, profile, **{name.lower(): value for name, value in parameters.items()})
 
     from cifar_lib import data, training
@@ -187,7 +178,6 @@ def train_from_command_line(run: str, profile: str | None, pairs: list[list[str]
     model, run_ = training.train_report_run(run_config, cifar)
     accuracy = training.evaluate(model, cifar)
     print(
-        f"Terminado: {run_.epochs_run} épocas, mejor época {run_.best_epoch}, precisión en test {100 * accuracy:.2f} %".replace(
-            ".", ","
-        )
+        f"Terminado: {run_.epochs_run} épocas, mejor época {run_.best_epoch}, "
+        f"precisión en test {percent(accuracy)}"
     )

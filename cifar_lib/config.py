@@ -154,6 +154,14 @@ class RunConfig:
     overrides: tuple[tuple[str, object], ...] = ()
 
     @property
+    def profile_text(self) -> str:
+        """``completo``, o ``personalizado (completo con EPOCHS=5)`` si algún ajuste difiere."""
+        if not self.overrides:
+            return self.profile
+        changed = ", ".join(f"{name}={value}" for name, value in self.overrides)
+        return f"personalizado ({self.profile} con {changed})"
+
+    @property
     def label(self) -> str:
         """El perfil, o ``personalizado`` si algún ajuste difiere del perfil (p. ej. menos épocas)."""
         return "personalizado" if self.overrides else self.profile
@@ -177,10 +185,8 @@ class RunConfig:
     def describe(self) -> str:
         """Una línea legible con lo esencial de la ejecución."""
         sizes = "todas" if self.train_samples is None else thousands(self.train_samples)
-        changed = "".join(f", {name}={value}" for name, value in self.overrides)
-        profile = f"personalizado (perfil {self.profile}{changed})" if self.overrides else self.profile
         return (
-            f"Ejecución {self.run} (paso {self.step}): perfil {profile}, "
+            f"Ejecución {self.run} (paso {self.step}): perfil {self.profile_text}, "
             f"{plural(self.epochs, 'época')}, lote {self.batch_size}, "
             f"imágenes de entrenamiento: {sizes}, semilla {self.seed}"
             + (", precisión mixta bf16" if self.mixed_precision else "")
@@ -194,7 +200,7 @@ def plural(count: int, word: str) -> str:
 
 def thousands(number: int) -> str:
     """``3253834`` → ``3.253.834`` (separador de miles en español)."""
-    return f"{number:,}".replace(",", ".")
+    return decimal(number, 0)
 
 
 def decimal(number: float, decimals: int = 2) -> str:

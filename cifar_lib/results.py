@@ -223,19 +223,12 @@ def per_class_accuracy(true_labels, predicted_labels, num_classes: int = 10) -> 
 def provenance_line(config: RunConfig, data: CifarData) -> str:
     """Qué ejecución produjo las salidas de un cuaderno: perfil, épocas, backend, dispositivo, fecha, datos."""
     return (
-        f"Procedencia: perfil {_profile_text(config)}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
+        f"Procedencia: perfil {config.profile_text}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
         f"{thousands(len(data.y_train))} imágenes de entrenamiento; backend {keras.config.backend()} "
         f"en {device_name()}{', precisión mixta bf16' if config.mixed_precision else ''}; "
         f"{dt.date.today().isoformat()}; datos: {data.source}, "
         f"sha256 {data.sha256[:12]}…"
     )
-
-
-def _profile_text(config: RunConfig) -> str:
-    if not config.overrides:
-        return config.profile
-    changed = ", ".join(f"{name}={value}" for name, value in config.overrides)
-    return f"personalizado ({config.profile} con {changed})"
 
 
 def replace_section(document: Path, name: str, content: str) -> None:

@@ -265,12 +265,15 @@ def parameter_names(path: Path) -> set[str]:
 
 def check_parameter_names(parameters: dict, notebooks: list[Path]) -> None:
     """Rechaza un parámetro que ningún cuaderno elegido tiene (una errata no pasa en silencio)."""
-    valid = set().union(*(parameter_names(path) for path in notebooks))
+    reject_unknown_parameters(parameters, set().union(*(parameter_names(path) for path in notebooks)))
+
+
+def reject_unknown_parameters(parameters: dict, valid: set[str]) -> None:
+    """:class:`ConfigError` con la lista de los válidos si algún nombre no lo es."""
     unknown = sorted(set(parameters) - valid)
     if unknown:
         raise ConfigError(
-            f"Parámetro desconocido: {', '.join(unknown)}. "
-            f"Los de estos cuadernos son: {', '.join(sorted(valid))}."
+            f"Parámetro desconocido: {', '.join(unknown)}. Los válidos son: {', '.join(sorted(valid))}."
         )
 
 

@@ -190,7 +190,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.early_stopping = early_stopping
         self.keep_best_at = tuple(keep_best_at)
         self._resumed_from = 0
-        self.state = self.load_state() or {
+        saved = self.load_state()
+        self.resumable = saved is not None
+        self.state = saved or {
             "epoch": 0,
             "history": {},
             "best": None,
@@ -315,7 +317,6 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.state["seconds"] = self._seconds_before + time.perf_counter() - self._started
         for key, value in logs.items():
             self.state["history"].setdefault(key, []).append(float(value))
-        self.folder.mkdir(parents=True, exist_ok=True)
         value = logs.get(self.monitor)
         if value is not None and (self.state["best"] is None or value > self.state["best"]):
             self.state["best"], self.state["best_epoch"] = float(value), epoch + 1
@@ -338,7 +339,6 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self._write_state()
 
     def _write_state(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         with atomic_writer(self.state_path, "w") as handle:
             json.dump(self.state, handle)
 
@@ -370,7 +370,7 @@ def checkpoint_for(
         early_stopping=early_stopping,
         keep_best_at=keep_best_at,
     )
-    if callback.load_state() is None:
+    if not callback.resumable:
         differences = callback.set_aside_other_run()
         if differences:
             print(
