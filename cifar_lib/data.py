@@ -132,24 +132,32 @@ def load_cifar10(
     )
 
 
+def first_index_of(labels: np.ndarray, classes) -> np.ndarray:
+    """Índice de la primera imagen de cada clase de ``classes``, en ese orden (para figuras variadas)."""
+    labels = np.asarray(labels)
+    return np.array([int(np.flatnonzero(labels == label)[0]) for label in classes])
+
+
 def scale(images: np.ndarray) -> np.ndarray:
     """Pasa imágenes ``uint8`` (0–255) a ``float32`` en [0, 1]."""
     return images.astype(np.float32) / np.float32(255)
 
 
 def split_indices(labels: np.ndarray, val_fraction: float, seed: int = SPLIT_SEED):
-    """Baraja con semilla fija y separa validación estratificada por clase.
+    """Separa validación estratificada por clase, con semilla fija, y baraja cada parte.
 
-    Devuelve ``(train_idx, val_idx)``, ambos en orden barajado. Con
-    ``val_fraction=0.1`` sobre el CIFAR-10 oficial salen 45.000 y 5.000
-    índices, 500 de cada clase en validación.
+    Devuelve ``(train_idx, val_idx)``. Con ``val_fraction=0.1`` sobre el
+    CIFAR-10 oficial salen 45.000 y 5.000 índices, 500 de cada clase en
+    validación. Cada parte se baraja al final: sus primeras N imágenes (las
+    que usan los perfiles cortos y las figuras) mezclan todas las clases.
     """
-    order = np.random.default_rng(seed).permutation(len(labels))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
     is_val = np.zeros(len(labels), dtype=bool)
     for label in np.unique(labels):
         of_class = order[labels[order] == label]
         is_val[of_class[: round(len(of_class) * val_fraction)]] = True
-    return order[~is_val[order]], order[is_val[order]]
+    return rng.permutation(np.flatnonzero(~is_val)), rng.permutation(np.flatnonzero(is_val))
 
 
 def _take(indices: np.ndarray, count: int | None, parameter: str, part: str) -> np.ndarray:

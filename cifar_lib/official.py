@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 import tarfile
-import urllib.request
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -108,43 +106,37 @@ def read_official(path: Path):
 
 
 def download_official(cache: Path, url: str | None = None) -> Path:
-    """Descarga el archivo oficial a la caché y comprueba su sha256.
+    """Descarga el archivo oficial a la caché con ``keras.utils.get_file`` y comprueba su sha256.
 
-    La descarga se escribe en un ``.part`` que solo se renombra cuando el
-    sha256 coincide; un corte o un archivo alterado no dejan nada que la
-    siguiente ejecución pueda creer bueno.
+    ``get_file`` reutiliza el archivo si ya está y su sha256 coincide, muestra el
+    progreso y borra lo descargado si la descarga se interrumpe; un archivo a
+    medias que quedara de un proceso matado no pasa la comprobación del sha256 y
+    se descarga de nuevo. Aquí solo se traducen sus errores y se borra una
+    descarga que no coincide con el sha256 publicado.
     """
-    target = cache / OFFICIAL_FILENAME
-    if target.exists() and file_sha256(target) == OFFICIAL_SHA256:
-        return target
-    target.unlink(missing_ok=True)
+    import keras
+
     url = url or OFFICIAL_URL
+    target = cache / OFFICIAL_FILENAME
     cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    print(f"Descargando CIFAR-10 desde {url} …", flush=True)
-    digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done, shown = 0, -10
-            for block in iter(lambda: response.read(1 << 20), b""):
-                out.write(block)
-                digest.update(block)
-                done += len(block)
-                if total and done * 100 // total >= shown + 10:
-                    shown = done * 100 // total
-                    print(f"  {shown:3d} % ({done / 1e6:.0f} de {total / 1e6:.0f} MB)", flush=True)
-    except (OSError, ValueError) as error:
-        partial.unlink(missing_ok=True)
-        raise DataError(f"No hay copia local de CIFAR-10 y no se pudo descargar ({error}). {HELP}") from error
-    if digest.hexdigest() != OFFICIAL_SHA256:
-        partial.unlink(missing_ok=True)
-        raise DataError(
-            f"La descarga de {url} no coincide con el sha256 publicado "
-            f"(se obtuvo {digest.hexdigest()[:16]}…): se ha borrado. Inténtalo de nuevo. {HELP}"
+        path = keras.utils.get_file(
+            OFFICIAL_FILENAME,
+            origin=url,
+            file_hash=OFFICIAL_SHA256,
+            hash_algorithm="sha256",
+            cache_dir=str(cache),
+            cache_subdir="",
         )
-    os.replace(partial, target)
-    return target
+    except ValueError as error:  # el sha256 no coincide
+        target.unlink(missing_ok=True)
+        raise DataError(
+            f"La descarga de {url} no coincide con el sha256 publicado: se ha borrado. Inténtalo de nuevo. {HELP}"
+        ) from error
+    except Exception as error:  # get_file lanza Exception para los errores de red
+        target.unlink(missing_ok=True)
+        raise DataError(f"No hay copia local de CIFAR-10 y no se pudo descargar ({error}). {HELP}") from error
+    return Path(path)
 
 
 def file_sha256(path: Path) -> str:

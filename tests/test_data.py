@@ -1,8 +1,9 @@
 """Leer CIFAR-10 de cualquiera de sus formatos, dividirlo y escalarlo; y fallar con claridad."""
 
 import pickle
+import shutil
 import tarfile
-import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +59,14 @@ def test_full_size_split_is_45000_and_5000_stratified():
     assert not set(train) & set(val)
 
 
+def test_the_first_images_of_each_part_mix_every_class():
+    # Lo que ven las figuras (las primeras 24) y los perfiles cortos (las primeras N).
+    labels = np.repeat(np.arange(10), 5000)
+    train, val = data.split_indices(labels, 0.1)
+    assert len(set(labels[train[:24]])) >= 8 and len(set(labels[val[:24]])) >= 8
+    assert np.bincount(labels[train[:2000]]).min() > 150  # cerca de 200 por clase
+
+
 def test_sample_sizes_take_a_subset_and_refuse_too_many(official_archive):
     cifar = load_cifar10(official_archive, train_samples=100, val_samples=20, test_samples=30)
     assert (len(cifar.y_train), len(cifar.y_val), len(cifar.y_test)) == (100, 20, 30)
@@ -94,7 +103,7 @@ def test_no_copy_and_no_network_explains_what_to_do(monkeypatch, tmp_path):
         load_cifar10()
     message = str(error.value)
     assert "CIFAR10_PATH" in message and "cifar-10-python.tar.gz" in message and "Descarga" in message
-    assert not list((tmp_path / "cache").glob("*.part"))
+    assert not list((tmp_path / "cache").glob("cifar-10-python*"))  # nada a medias en la caché
 
 
 def test_download_with_wrong_checksum_leaves_nothing(monkeypatch, tmp_path, official_archive):
@@ -106,10 +115,20 @@ def test_download_with_wrong_checksum_leaves_nothing(monkeypatch, tmp_path, offi
 
 def test_verified_download_is_kept_and_reused(monkeypatch, tmp_path, official_archive):
     monkeypatch.setattr(official, "OFFICIAL_SHA256", data.fingerprint(official_archive))
-    target = data.download_official(tmp_path / "descargas", url=official_archive.as_uri())
+    copy = shutil.copy(official_archive, tmp_path / "en_el_servidor.tar.gz")
+    target = data.download_official(tmp_path / "descargas", url=Path(copy).as_uri())
     assert target.read_bytes() == official_archive.read_bytes()
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("descargó otra vez"))
-    assert data.download_official(tmp_path / "descargas") == target
+    Path(copy).unlink()  # si intentara descargarlo otra vez, fallaría
+    assert data.download_official(tmp_path / "descargas", url=Path(copy).as_uri()) == target
+
+
+def test_a_half_downloaded_file_is_downloaded_again(monkeypatch, tmp_path, official_archive):
+    monkeypatch.setattr(official, "OFFICIAL_SHA256", data.fingerprint(official_archive))
+    cache = tmp_path / "descargas"
+    cache.mkdir()
+    (cache / "cifar-10-python.tar.gz").write_bytes(official_archive.read_bytes()[:1000])  # un proceso matado
+    target = data.download_official(cache, url=official_archive.as_uri())
+    assert target.read_bytes() == official_archive.read_bytes()
 
 
 # ------------------------------------------------------------------ datos dañados
@@ -261,3 +280,8 @@ def test_the_official_archive_keeps_the_published_order(real_copy):
     assert y_test[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
     assert x_train.shape == (50_000, 32, 32, 3) and x_test.shape == (10_000, 32, 32, 3)
     assert "oficial" in description and len(digest) == 64
+
+
+def test_the_figures_can_pick_the_first_image_of_each_chosen_class():
+    labels = np.array([5, 3, 5, 1, 3])
+    assert data.first_index_of(labels, [3, 1, 5]).tolist() == [1, 3, 0]
