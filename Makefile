@@ -14,7 +14,7 @@ CONSTRAINTS ?= constraints.txt
 $(READY): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[dev,lab]"
+	$(PY) -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[tensorflow,jax,dev,lab]"
 	touch $@
 
 ## Ejecuta el curso (PERFIL=rapido por defecto; PERFIL=completo regenera los cuadernos).

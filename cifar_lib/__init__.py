@@ -12,6 +12,30 @@ Módulos, uno por tarea:
 - :mod:`cifar_lib.runner` y :mod:`cifar_lib.cli`: ejecutar los cuadernos y la línea de órdenes.
 
 Importar el paquete no importa Keras ni TensorFlow: cada módulo carga lo que necesita.
+Solo comprueba que está instalado el backend que Keras va a usar, para decirlo en español.
 """
 
+import importlib.util
+import json
+import os
+from pathlib import Path
+
 __version__ = "1.0.0"
+
+
+def _check_backend() -> None:
+    """Como Keras: KERAS_BACKEND, si no ``keras.json`` de la carpeta de Keras, si no TensorFlow."""
+    settings = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        configured = json.loads(settings.read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        configured = "tensorflow"
+    backend = os.environ.get("KERAS_BACKEND", configured)
+    if backend in ("tensorflow", "jax", "torch") and importlib.util.find_spec(backend) is None:
+        raise ImportError(
+            f"Keras va a usar el backend «{backend}», pero no está instalado. Instálalo "
+            f"(pip install {backend}) o elige uno instalado con la variable KERAS_BACKEND (tensorflow o jax)."
+        )
+
+
+_check_backend()

@@ -94,3 +94,19 @@ def test_only_a_complete_run_with_its_own_settings_writes_the_course_folders(mon
 def test_mixed_precision_must_be_a_boolean(bad):
     with pytest.raises(ConfigError, match="MIXED_PRECISION debe ser True o False"):
         resolve_run("01", profile="prueba", mixed_precision=bad)
+
+
+def test_a_missing_backend_is_explained_in_spanish_when_the_course_is_imported():
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("aquí PyTorch está instalado")
+    environment = {**os.environ, "KERAS_BACKEND": "torch"}
+    finished = subprocess.run(
+        [sys.executable, "-c", "import cifar_lib"], capture_output=True, text=True, env=environment
+    )
+    assert finished.returncode != 0
+    assert "backend «torch», pero no está instalado" in finished.stderr
