@@ -147,7 +147,7 @@ class AffineAugmentation(keras.layers.Layer):
         seed: int | None = None,
         **kwargs,
     ):
-        kwargs.setdefault("name", "aumento_de_datos")
+        kwargs.setdefault("name", "augmentation")
         kwargs.setdefault("dtype", "float32")  # también con precisión mixta: los píxeles no pierden decimales
         super().__init__(**kwargs)
         self.rotation = rotation
@@ -281,7 +281,7 @@ def build_crop_and_flip(padding: int = 4, seed: int | None = None) -> AffineAugm
         interpolation="nearest",
         whole_pixels=True,
         seed=seed,
-        name="recorte_y_volteo",
+        name="crop_and_flip",
     )
 
 

@@ -4,10 +4,8 @@
 
 ``ejecutar [--perfil P] [PASOS...]``
     Ejecuta los cuadernos (todos o los pasos dados) y muestra la tabla resumen.
-``entrenar EJECUCIÓN [--perfil P] [-p NOMBRE VALOR]``
-    Entrena la red de una ejecución del informe (p. ej. ``06_final``) sin abrir
-    el cuaderno, con reanudación: si se interrumpe, la misma orden continúa.
-    El cuaderno encuentra después el entrenamiento terminado y no lo repite.
+    Cada entrenamiento guarda un punto de control por época: si se
+    interrumpe, la misma orden continúa desde la última época completada.
 ``resumen [--resultados CARPETA]``
     Imprime la tabla resumen de los resultados guardados.
 ``predecir IMAGEN [IMAGEN...]``
@@ -22,13 +20,6 @@ from pathlib import Path
 
 from cifar_lib.config import PROFILES, ConfigError, project_root
 from cifar_lib.predict import DEFAULT_MODELS, PredictionError, default_model, predict_files
-
-
-def add_parameter_option(parser: argparse.ArgumentParser, help_text: str) -> None:
-    """``-p NOMBRE VALOR`` (repetible), igual en ``ejecutar`` y en ``entrenar``."""
-    parser.add_argument(
-        "-p", "--parametro", nargs=2, action="append", metavar=("NOMBRE", "VALOR"), help=help_text
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,24 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="entrena en bf16, con los pesos en float32 (pensado para GPU)",
     )
-    add_parameter_option(run, "valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)")
-
-    train = commands.add_parser(
-        "entrenar",
-        help="entrena una ejecución del informe en la terminal, con reanudación",
-        description=(
-            "Entrena la red de una ejecución del informe (pasos 1–6) con los mismos ajustes que su "
-            "cuaderno y deja el resultado en su punto de control (en la caché del usuario). Si se "
-            "interrumpe, la misma orden continúa desde la última época. Al ejecutar después el "
-            "cuaderno, este carga el entrenamiento terminado en vez de repetirlo."
-        ),
-    )
-    train.add_argument("ejecucion", metavar="EJECUCIÓN", help="p. ej. 01, 05, 06_final")
-    train.add_argument(
-        "--perfil", choices=list(PROFILES), default=None, help="perfil (por defecto, completo)"
-    )
-    add_parameter_option(
-        train, "EPOCHS, BATCH_SIZE, SEED, PATIENCE, TRAIN_SAMPLES… como en la celda de parámetros"
+    run.add_argument(
+        "-p",
+        "--parametro",
+        nargs=2,
+        action="append",
+        metavar=("NOMBRE", "VALOR"),
+        help="valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)",
     )
 
     summary = commands.add_parser("resumen", help="imprime la tabla de resultados frente al informe")
@@ -129,8 +109,6 @@ def main(argv: list[str] | None = None) -> int:
             except NotebookFailure as failure:
                 print(f"\nError: {failure}", file=sys.stderr)
                 return 1
-        elif args.command == "entrenar":
-            train_from_command_line(args.ejecucion, args.perfil, args.parametro)
         elif args.command == "resumen":
             from cifar_lib.results import load_runs, markdown_table, replace_section, summary_table
 
@@ -155,29 +133,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {error}", file=sys.stderr)
         return 2
     return 0
-
-
-def train_from_command_line(run: str, profile: str | None, pairs: list[list[str]] | None) -> None:
-    """``entrenar``: valida los parámetros, carga los datos y entrena con reanudación."""
-    from cifar_lib.config import check_run, percent, resolve_run
-    from cifar_lib.runner import parse_parameters, reject_unknown_parameters
-
-    if check_run(run).step > 6:
-        raise ConfigError("«entrenar» sirve para las ejecuciones del informe (pasos 1 a 6).")
-    parameters = parse_parameters(pairs)
-    names = {"EPOCHS", "BATCH_SIZE", "SEED", "PATIENCE", "TRAIN_SAMPLES", "VAL_SAMPLES", "TEST_SAMPLES"}
-    reject_unknown_parameters(parameters, names)
-    run_config = resolve_run(run, profile, **{name.lower(): value for name, value in parameters.items()})
-
-    from cifar_lib import data, training
-
-    cifar = data.load_for_run(run_config)
-    print(run_config.describe(), flush=True)
-    print(cifar.describe(), flush=True)
-    print(f"Punto de control: {run_config.checkpoint_dir}", flush=True)
-    model, run_ = training.train_report_run(run_config, cifar)
-    accuracy = training.evaluate(model, cifar)
-    print(
-        f"Terminado: {run_.epochs_run} épocas, mejor época {run_.best_epoch}, "
-        f"precisión en test {percent(accuracy)}"
-    )

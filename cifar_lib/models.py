@@ -1,8 +1,11 @@
 """Las redes de cada paso del curso, exactamente como en el informe original.
 
-``build_model(step)`` devuelve el modelo del paso 1 a 6 sin compilar. Cada capa
-lleva un nombre fijo (``conv_1``, ``pool_1``…), así que ``model.summary()``
-sale igual por muchos modelos que se hayan creado antes en el mismo kernel.
+Cada paso tiene su constructor, que devuelve la lista de capas de Keras tal
+cual, sin funciones auxiliares, para que se pueda leer (y copiar) entera: cada
+cuaderno la muestra con :func:`show_code`. ``build_model(step)`` la envuelve en
+un ``keras.Sequential`` sin compilar. Cada capa lleva un nombre fijo
+(``conv_1``, ``pool_1``…), así que ``model.summary()`` sale igual por muchos
+modelos que se hayan creado antes en el mismo kernel.
 
 =====  ==========================================  ==========
 paso   idea                                        parámetros
@@ -15,93 +18,118 @@ paso   idea                                        parámetros
 6      la red del paso 5 con aumento de datos        3.253.834
 7      la red del paso 5 con una receta moderna      3.253.834
 =====  ==========================================  ==========
+
+La capa de salida calcula siempre en float32 (``dtype="float32"``): con
+precisión mixta, el softmax y la pérdida no pierden decimales.
 """
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 from keras import layers
 
+from cifar_lib.augmentation import build_augmentation, build_crop_and_flip
 from cifar_lib.config import check_step
-from cifar_lib.data import IMAGE_SHAPE, NUM_CLASSES
+from cifar_lib.data import IMAGE_SHAPE
 
 #: Parámetros de cada paso según los ``model.summary()`` del informe.
 REPORT_PARAMS = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834, 7: 3_253_834}
 
 
-def _conv(filters: int, kernel: int, name: str) -> layers.Conv2D:
-    return layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)
-
-
-def _output() -> layers.Dense:
-    # Siempre en float32: con precisión mixta, el softmax y la pérdida no pierden decimales.
-    return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="salida")
-
-
-def _classifier(units: int) -> list[layers.Layer]:
+def basic() -> list[layers.Layer]:
+    """Paso 1: una convolución de 3 filtros 6×6 y una capa densa de 32."""
     return [
-        layers.Flatten(name="aplanado"),
-        layers.Dense(units, activation="relu", name="densa"),
-        _output(),
+        layers.Conv2D(3, 6, padding="same", activation="relu", name="conv_1"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(32, activation="relu", name="dense"),
+        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
     ]
 
 
-def basic() -> list[layers.Layer]:
-    """Paso 1: una convolución de 3 filtros 6×6 y una capa densa de 32."""
-    return [_conv(3, 6, "conv_1"), *_classifier(32)]
-
-
 def three_convs() -> list[layers.Layer]:
-    """Paso 2: tres convoluciones 6×6 (16, 32, 64 filtros), cada una con max pooling."""
-    stack = []
-    for i, filters in enumerate((16, 32, 64), start=1):
-        stack += [_conv(filters, 6, f"conv_{i}"), layers.MaxPooling2D(2, name=f"pool_{i}")]
-    return [*stack, *_classifier(32)]
-
-
-def _dropout_stack(batch_norm: bool) -> list[layers.Layer]:
-    """Pasos 3 y 4: 32 (6×6), 64 y 128 (3×3) filtros, dropout 0,5 y 0,25."""
-    stack = []
-    for i, (filters, kernel, dropout) in enumerate(((32, 6, None), (64, 3, 0.5), (128, 3, 0.25)), start=1):
-        stack.append(_conv(filters, kernel, f"conv_{i}"))
-        if batch_norm:
-            stack.append(layers.BatchNormalization(name=f"bn_{i}"))
-        stack.append(layers.MaxPooling2D(2, name=f"pool_{i}"))
-        if dropout:
-            stack.append(layers.Dropout(dropout, name=f"dropout_{i}"))
-    return [*stack, *_classifier(128)]
+    """Paso 2: tres convoluciones 6×6 (16, 32 y 64 filtros), cada una seguida de max pooling."""
+    return [
+        layers.Conv2D(16, 6, padding="same", activation="relu", name="conv_1"),
+        layers.MaxPooling2D(2, name="pool_1"),
+        layers.Conv2D(32, 6, padding="same", activation="relu", name="conv_2"),
+        layers.MaxPooling2D(2, name="pool_2"),
+        layers.Conv2D(64, 6, padding="same", activation="relu", name="conv_3"),
+        layers.MaxPooling2D(2, name="pool_3"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(32, activation="relu", name="dense"),
+        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+    ]
 
 
 def dropout() -> list[layers.Layer]:
-    """Paso 3: más filtros y dropout tras el segundo y el tercer pooling."""
-    return _dropout_stack(batch_norm=False)
+    """Paso 3: 32 (6×6), 64 y 128 (3×3) filtros, densa de 128 y dropout 0,5 y 0,25."""
+    return [
+        layers.Conv2D(32, 6, padding="same", activation="relu", name="conv_1"),
+        layers.MaxPooling2D(2, name="pool_1"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_2"),
+        layers.MaxPooling2D(2, name="pool_2"),
+        layers.Dropout(0.5, name="dropout_2"),
+        layers.Conv2D(128, 3, padding="same", activation="relu", name="conv_3"),
+        layers.MaxPooling2D(2, name="pool_3"),
+        layers.Dropout(0.25, name="dropout_3"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="relu", name="dense"),
+        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+    ]
 
 
 def batch_norm() -> list[layers.Layer]:
-    """Paso 4: el paso 3 con batch normalization tras cada convolución."""
-    return _dropout_stack(batch_norm=True)
+    """Paso 4: la red del paso 3 con batch normalization tras cada convolución."""
+    return [
+        layers.Conv2D(32, 6, padding="same", activation="relu", name="conv_1"),
+        layers.BatchNormalization(name="bn_1"),
+        layers.MaxPooling2D(2, name="pool_1"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_2"),
+        layers.BatchNormalization(name="bn_2"),
+        layers.MaxPooling2D(2, name="pool_2"),
+        layers.Dropout(0.5, name="dropout_2"),
+        layers.Conv2D(128, 3, padding="same", activation="relu", name="conv_3"),
+        layers.BatchNormalization(name="bn_3"),
+        layers.MaxPooling2D(2, name="pool_3"),
+        layers.Dropout(0.25, name="dropout_3"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="relu", name="dense"),
+        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+    ]
 
 
 def deep() -> list[layers.Layer]:
-    """Paso 5: tres bloques VGG (2 convoluciones 3×3 + BN, pooling, dropout) y densa de 512."""
-    stack = []
-    for block, (filters, rate) in enumerate(((64, 0.2), (128, 0.25), (256, 0.35)), start=1):
-        for half in "ab":
-            stack += [
-                _conv(filters, 3, f"conv_{block}{half}"),
-                layers.BatchNormalization(name=f"bn_{block}{half}"),
-            ]
-        stack += [
-            layers.MaxPooling2D(2, name=f"pool_{block}"),
-            layers.Dropout(rate, name=f"dropout_{block}"),
-        ]
+    """Paso 5: tres bloques VGG (dos convoluciones 3×3 con BN, pooling y dropout) y densa de 512."""
     return [
-        *stack,
-        layers.Flatten(name="aplanado"),
-        layers.Dense(512, activation="relu", name="densa"),
-        layers.BatchNormalization(name="bn_densa"),
-        layers.Dropout(0.5, name="dropout_densa"),
-        _output(),
+        # bloque 1: 64 filtros, 32×32 → 16×16
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_1a"),
+        layers.BatchNormalization(name="bn_1a"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_1b"),
+        layers.BatchNormalization(name="bn_1b"),
+        layers.MaxPooling2D(2, name="pool_1"),
+        layers.Dropout(0.2, name="dropout_1"),
+        # bloque 2: 128 filtros, 16×16 → 8×8
+        layers.Conv2D(128, 3, padding="same", activation="relu", name="conv_2a"),
+        layers.BatchNormalization(name="bn_2a"),
+        layers.Conv2D(128, 3, padding="same", activation="relu", name="conv_2b"),
+        layers.BatchNormalization(name="bn_2b"),
+        layers.MaxPooling2D(2, name="pool_2"),
+        layers.Dropout(0.25, name="dropout_2"),
+        # bloque 3: 256 filtros, 8×8 → 4×4
+        layers.Conv2D(256, 3, padding="same", activation="relu", name="conv_3a"),
+        layers.BatchNormalization(name="bn_3a"),
+        layers.Conv2D(256, 3, padding="same", activation="relu", name="conv_3b"),
+        layers.BatchNormalization(name="bn_3b"),
+        layers.MaxPooling2D(2, name="pool_3"),
+        layers.Dropout(0.35, name="dropout_3"),
+        # clasificador: 4×4×256 = 4.096 números → 512 → 10
+        layers.Flatten(name="flatten"),
+        layers.Dense(512, activation="relu", name="dense"),
+        layers.BatchNormalization(name="bn_dense"),
+        layers.Dropout(0.5, name="dropout_dense"),
+        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
     ]
 
 
@@ -113,15 +141,11 @@ def deep_augmented() -> list[layers.Layer]:
     paso 5; al ir dentro del modelo, se compila junto con el paso de
     entrenamiento.
     """
-    from cifar_lib.augmentation import build_augmentation
-
     return [build_augmentation(), *deep()]
 
 
 def deep_modern() -> list[layers.Layer]:
     """Cuaderno 07: la red del paso 5 tras el recorte aleatorio con relleno y el volteo."""
-    from cifar_lib.augmentation import build_crop_and_flip
-
     return [build_crop_and_flip(), *deep()]
 
 
@@ -154,6 +178,13 @@ def build_model(step: int, mixed_precision: bool = False) -> keras.Sequential:
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if mixed_precision else "float32")
     try:  # la política de tipos decide cómo se crean las capas, y solo las de este modelo
-        return keras.Sequential([keras.Input(IMAGE_SHAPE, name="imagen"), *builder()], name=name)
+        return keras.Sequential([keras.Input(IMAGE_SHAPE, name="image"), *builder()], name=name)
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def show_code(step: int):
+    """El código del constructor del paso ``step``, para verlo en el cuaderno con colores."""
+    from IPython.display import Code
+
+    return Code(inspect.getsource(BUILDERS[check_step(step)][0]), language="python")

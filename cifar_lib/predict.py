@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cifar_lib.config import percent
 from cifar_lib.data import CLASS_NAMES_ES, IMAGE_SHAPE
 
 #: Los modelos que usa ``predecir`` si no se le da uno, en orden de preferencia:
@@ -85,7 +86,7 @@ def predict_files(paths: list[Path], model_path: Path) -> list[list[tuple[str, f
         answers.append(best)
         print(f"{Path(path).name}:")
         for name, probability in best:
-            print(f"  {name:<10} {100 * probability:5.1f} %")
+            print(f"  {name:<10} {percent(probability, 1):>7}")
         if note:
             print(f"  (nota: {note})")
     return answers

@@ -1,12 +1,12 @@
-"""Compilar, entrenar (con reanudación) y evaluar, con los valores del informe.
+"""Lo que rodea a ``model.fit`` en cada cuaderno: reanudar, guardar y evaluar.
 
-El informe compila con Adam y entropía cruzada categórica, entrena 20 épocas
-con lotes de 512 (100 épocas y lotes de 32 el modelo final) y pasa dos
-*callbacks*, ``callback_loss`` y ``callback_accuracy``. Aquí son:
+Los cuadernos compilan y entrenan a la vista (``model.compile`` y
+``model.fit``), con los dos *callbacks* del informe, ``callback_loss`` y
+``callback_accuracy``. El informe no dice cómo los definió; el curso elige:
 
 ``callback_loss``
-    ``EarlyStopping`` sobre la pérdida de validación: si no mejora en
-    ``patience`` épocas (10 por defecto), el entrenamiento se detiene.
+    ``keras.callbacks.EarlyStopping`` sobre la pérdida de validación: si no
+    mejora en ``patience`` épocas (10 por defecto), el entrenamiento se detiene.
 ``callback_accuracy``
     :class:`ResumableCheckpoint` (lo crea :func:`checkpoint_for`): guarda en
     la caché del usuario, al final de cada época, el estado para reanudar y
@@ -15,13 +15,14 @@ con lotes de 512 (100 épocas y lotes de 32 el modelo final) y pasa dos
     pesos.
 
 Si un entrenamiento se interrumpe (se cierra el portátil, se mata el proceso),
-volver a lanzarlo con la misma configuración continúa desde la última época
-completada (:meth:`ResumableCheckpoint.restore`); si ya terminó, solo se cargan
-sus pesos. :func:`train` hace las tres cosas con ``model.fit`` en medio.
+volver a ejecutar la celda con la misma configuración continúa desde la última
+época completada (``initial_epoch=callback_accuracy.restore(model)``); si ya
+terminó, solo se cargan sus pesos.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -31,7 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import REPORT_RUNS, RunConfig, plural
+from cifar_lib.config import RunConfig, plural
 from cifar_lib.data import NUM_CLASSES, CifarData
 from cifar_lib.device import device_name
 from cifar_lib.files import atomic_writer, replace_atomically
@@ -72,82 +73,6 @@ def default_steps_per_execution() -> int:
     return ACCELERATOR_STEPS_PER_EXECUTION if on_accelerator() else 1
 
 
-def on_device(*arrays):
-    """Con JAX y un acelerador, copia los arrays a su memoria una sola vez, si caben holgadamente.
-
-    Así cada lote se toma de la memoria de la GPU, sin pasar por la CPU en cada
-    paso. (Las 45.000 imágenes de entrenamiento ocupan 553 MB en float32.) En
-    los demás casos devuelve los arrays tal cual.
-    """
-    if keras.config.backend() != "jax" or not on_accelerator():
-        return arrays
-    import jax
-
-    device = jax.devices()[0]
-    stats = device.memory_stats() or {}  # vacío si el dispositivo no lo dice
-    needed = sum(array.nbytes for array in arrays)
-    if "bytes_limit" in stats:
-        free = stats["bytes_limit"] - stats.get("bytes_in_use", 0)
-        if needed > free / 4:
-            return arrays
-    elif needed > 2**30:  # sin datos de memoria, solo si es poco (las 45.000 imágenes son 553 MB)
-        return arrays
-    return tuple(jax.device_put(array, device) for array in arrays)
-
-
-def compile_model(
-    model: keras.Model, learning_rate: float = 1e-3, steps_per_execution: int | None = None
-) -> keras.Model:
-    """Compila como el informe: Adam, entropía cruzada categórica y precisión.
-
-    ``steps_per_execution`` agrupa varios lotes en cada llamada al paso
-    compilado (sin valor: :func:`default_steps_per_execution`). El resultado es
-    el mismo salvo redondeos.
-    """
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution or default_steps_per_execution(),
-    )
-    return model
-
-
-def compile_modern(
-    model: keras.Model,
-    steps_per_epoch: int,
-    epochs: int,
-    peak_learning_rate: float = 2e-3,
-    warmup_epochs: int = 2,
-    label_smoothing: float = 0.1,
-    weight_decay: float = 5e-4,
-    steps_per_execution: int | None = None,
-) -> keras.Model:
-    """Compila con una receta moderna (cuaderno 07).
-
-    - Tasa de aprendizaje en **un ciclo**: sube en línea recta durante
-      ``warmup_epochs`` épocas hasta ``peak_learning_rate`` y baja después hasta
-      cero siguiendo un coseno.
-    - **AdamW**: Adam con *weight decay* desacoplado.
-    - **Label smoothing**: la clase correcta vale 0,9 en vez de 1 y el 0,1
-      restante se reparte, para que el modelo no se vuelva demasiado seguro.
-    """
-    warmup = min(warmup_epochs, max(epochs - 1, 0)) * steps_per_epoch
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak_learning_rate / 10,
-        decay_steps=max(epochs * steps_per_epoch - warmup, 1),
-        warmup_target=peak_learning_rate,
-        warmup_steps=warmup,
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution or default_steps_per_execution(),
-    )
-    return model
-
-
 def one_hot(labels: np.ndarray) -> np.ndarray:
     """Etiquetas 0–9 → vectores *one-hot* de 10 posiciones, como pide la pérdida categórica."""
     return keras.utils.to_categorical(labels, NUM_CLASSES).astype("float32")
@@ -173,6 +98,13 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     Solo se reanuda un entrenamiento con exactamente los mismos ``settings``.
     Si se le pasa el ``EarlyStopping`` del entrenamiento, al reanudar le
     devuelve la paciencia que ya llevaba gastada (la recalcula con la historia).
+
+    Por qué no ``keras.callbacks.BackupAndRestore`` (con ``ModelCheckpoint``):
+    reanuda pesos y optimizador, pero no compara los ajustes (continuaría en
+    silencio un entrenamiento con otro lote u otros datos), no devuelve la
+    paciencia gastada ni la historia de antes de la interrupción, no guarda los
+    mejores pesos de las primeras N épocas y borra su copia al terminar, así que
+    un entrenamiento terminado no se puede volver a cargar sin repetirlo.
     """
 
     def __init__(
@@ -279,21 +211,30 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         keras.utils.set_random_seed(self.settings.get("seed", 0) + epoch)
         return epoch
 
-    def finish(self, model: keras.Model) -> TrainingRun:
+    def finish(self, model: keras.Model, up_to_epoch: int | None = None) -> TrainingRun:
         """Deja en ``model`` los mejores pesos y devuelve el :class:`TrainingRun` completo.
 
         La historia incluye todas las épocas, también las de antes de una
-        reanudación (la que devuelve ``fit`` solo tiene las de esta llamada).
+        reanudación. Con ``up_to_epoch=N`` (una de ``keep_best_at``) devuelve lo
+        que habría dejado un entrenamiento de solo ``N`` épocas: los mejores
+        pesos de esas ``N``, su historia y su tiempo.
         """
-        self.restore_best(model)
-        history = self.state["history"]
+        self.restore_best(model, up_to_epoch)
+        history, seconds, best_epoch = self.state["history"], self.state["seconds"], self.state["best_epoch"]
+        planned = self.settings.get("epochs")
+        if up_to_epoch is not None:
+            best_at = self.state["best_at"].get(str(up_to_epoch))
+            if best_at is None:
+                raise ValueError(f"Este entrenamiento no guardó los mejores pesos de la época {up_to_epoch}.")
+            history = {key: values[:up_to_epoch] for key, values in history.items()}
+            seconds, best_epoch, planned = best_at["seconds"], best_at["epoch"], up_to_epoch
         epochs_run = len(history.get("loss", []))
         return TrainingRun(
             history=history,
-            train_seconds=self.state["seconds"],
+            train_seconds=seconds,
             resumed_from_epoch=self._resumed_from,
-            stopped_early=epochs_run < self.settings.get("epochs", epochs_run),
-            best_epoch=self.state["best_epoch"],
+            stopped_early=epochs_run < (planned or epochs_run),
+            best_epoch=best_epoch,
         )
 
     def _save_weights(self, path: Path) -> None:
@@ -384,8 +325,10 @@ def checkpoint_for(
 def resume_settings(config: RunConfig, data: CifarData, model: keras.Model) -> dict:
     """Todo lo que debe coincidir para continuar un entrenamiento interrumpido.
 
-    Incluye la configuración del optimizador y de la pérdida (la tasa de
-    aprendizaje y su calendario dependen de las épocas y del pico elegidos).
+    Incluye la arquitectura (la configuración del modelo), qué imágenes y en qué
+    orden (una huella de las etiquetas de entrenamiento y validación: cambia si
+    cambia la división), y la configuración del optimizador y de la pérdida (la
+    tasa de aprendizaje y su calendario dependen de las épocas y del pico elegidos).
     """
     return {
         "run": config.run,
@@ -397,7 +340,9 @@ def resume_settings(config: RunConfig, data: CifarData, model: keras.Model) -> d
         "val_samples": len(data.y_val),
         "seed": config.seed,
         "data_sha256": data.sha256,
+        "split": _digest(data.y_train, data.y_val),
         "mixed_precision": config.mixed_precision,
+        "model": _digest(json.dumps(model.get_config(), sort_keys=True, default=str)),
         "optimizer": {
             "class": type(model.optimizer).__name__,
             # sin "name": Keras numera los optimizadores de una sesión (adam, adam_1…)
@@ -407,75 +352,12 @@ def resume_settings(config: RunConfig, data: CifarData, model: keras.Model) -> d
     }
 
 
-def train(
-    model: keras.Model,
-    data: CifarData,
-    config: RunConfig,
-    verbose: int | str = 2,
-    keep_best_at: tuple[int, ...] = (),
-    fresh: bool = False,
-) -> TrainingRun:
-    """Entrena ``model`` con la configuración dada y devuelve un :class:`TrainingRun`.
-
-    Compila el modelo si no lo está y, si en ``config.checkpoint_dir`` hay un
-    entrenamiento con los mismos ajustes, lo continúa desde la última época
-    guardada (o, si ya terminó, solo carga sus pesos). Un reanudado sigue siendo
-    el mismo entrenamiento: pesos, estado del optimizador y de la tasa de
-    aprendizaje, generadores aleatorios de las capas, mejor época y paciencia
-    gastada. Lo único que cambia es el orden de las imágenes en las épocas que
-    faltan, que se baraja con la semilla ``SEED + época de reanudación``.
-
-    Al terminar, el modelo queda con los pesos de la mejor época en validación.
-    ``verbose=2`` imprime una línea por época (la salida que se guarda en los
-    cuadernos). ``keep_best_at=(20,)`` guarda además los mejores pesos de las 20
-    primeras épocas; ``fresh=True`` descarta lo guardado y empieza de cero.
-    """
-    if not model.compiled:
-        compile_model(model)
-    callback_loss = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience)
-    callback_accuracy = checkpoint_for(config, data, model, callback_loss, keep_best_at, fresh)
-    initial_epoch = callback_accuracy.restore(model)
-    if initial_epoch < config.epochs:
-        x_train, y_train, x_val, y_val = on_device(
-            data.x_train, one_hot(data.y_train), data.x_val, one_hot(data.y_val)
-        )
-        model.fit(
-            x_train,
-            y_train,
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            batch_size=config.batch_size,
-            validation_data=(x_val, y_val),
-            callbacks=[callback_loss, callback_accuracy],
-            verbose=verbose,
-        )
-    return callback_accuracy.finish(model)
-
-
-def intermediate_epochs(config: RunConfig) -> tuple[int, ...]:
-    """Las épocas de las ejecuciones más cortas del informe con el mismo paso (``06_final`` → ``(20,)``).
-
-    Con Adam a tasa constante y la misma semilla, las 20 primeras épocas de las
-    100 del modelo final *son* la ejecución de 20 épocas: basta con guardar sus
-    mejores pesos al pasar por la época 20.
-    """
-    return tuple(
-        sorted(r.epochs for r in REPORT_RUNS.values() if r.step == config.step and r.epochs < config.epochs)
-    )
-
-
-def train_report_run(config: RunConfig, data: CifarData) -> tuple[keras.Model, TrainingRun]:
-    """Construye, compila como el informe y entrena (reanudable) la red de ``config.step`` (pasos 1–6).
-
-    Es lo que hace cada cuaderno, sin el cuaderno: sirve para dejar un
-    entrenamiento largo en una terminal (``python -m cifar_lib entrenar``) y
-    que el cuaderno lo encuentre terminado en su punto de control.
-    """
-    from cifar_lib.models import build_model
-
-    keras.utils.set_random_seed(config.seed)  # los pesos iniciales dependen solo de la semilla
-    model = compile_model(build_model(config.step, mixed_precision=config.mixed_precision))
-    return model, train(model, data, config, keep_best_at=intermediate_epochs(config))
+def _digest(*parts) -> str:
+    """Huella corta (sha256) de textos o arrays, para comparar sin guardarlos enteros."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def evaluate(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:

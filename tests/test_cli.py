@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from cifar_lib import cli, models, training
+from tests.notebook_training import compile_like_the_report
 
 
 def run_cli(*args, cwd=None):
@@ -37,8 +38,7 @@ def test_summary_reads_a_results_folder(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
-    model = models.build_model(1)
-    training.compile_model(model)
+    model = compile_like_the_report(models.build_model(1))
     return training.save_model(model, tmp_path_factory.mktemp("modelo") / "final.keras")
 
 

@@ -32,12 +32,12 @@ def test_takes_cifar_images_and_returns_ten_probabilities(step):
     ("step", "layer", "shape"),
     [
         (1, "conv_1", (None, 32, 32, 3)),
-        (1, "aplanado", (None, 3072)),
+        (1, "flatten", (None, 3072)),
         (2, "pool_3", (None, 4, 4, 64)),
-        (3, "aplanado", (None, 2048)),
+        (3, "flatten", (None, 2048)),
         (4, "bn_3", (None, 8, 8, 128)),
         (5, "pool_3", (None, 4, 4, 256)),
-        (5, "densa", (None, 512)),
+        (5, "dense", (None, 512)),
     ],
 )
 def test_intermediate_shapes_match_the_report(step, layer, shape):

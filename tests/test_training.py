@@ -12,6 +12,7 @@ import keras
 import pytest
 
 from cifar_lib import config, data, models, results, training
+from tests.notebook_training import compile_like_the_report, fit_like_the_notebooks
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def tiny(official_archive):
 def _train_once(run_config, cifar):
     keras.utils.set_random_seed(run_config.seed)
     model = models.build_model(run_config.step)
-    run = training.train(model, cifar, run_config, verbose=0, fresh=True)
+    run = fit_like_the_notebooks(model, cifar, run_config, verbose=0, fresh=True)
     return model, run, training.evaluate(model, cifar)
 
 
@@ -74,11 +75,12 @@ def test_saved_model_loads_and_predicts_the_same(tiny, tmp_path):
 TRAIN_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from cifar_lib import config, data, models, training
+    from cifar_lib import config, data, models
+    from tests.notebook_training import fit_like_the_notebooks
     source, epochs = sys.argv[1], int(sys.argv[2])
     run_config = config.resolve_run("03", profile="prueba", epochs=epochs)
     cifar = data.load_cifar10(source, train_samples=400, val_samples=50, test_samples=50)
-    run = training.train(models.build_model(3), cifar, run_config, verbose=0)
+    run = fit_like_the_notebooks(models.build_model(3), cifar, run_config, verbose=0)
     print(json.dumps({"resumed_from": run.resumed_from_epoch, "epochs_run": run.epochs_run,
                       "history": run.history}))
     """
@@ -91,7 +93,8 @@ def test_a_killed_training_resumes_from_its_last_epoch(official_archive, tmp_pat
     script.write_text(TRAIN_SCRIPT)
     command = [sys.executable, str(script), str(official_archive), "8"]
     state = config.resolve_run("03", profile="prueba").checkpoint_dir / "estado.json"
-    victim = subprocess.Popen(command, stdout=subprocess.PIPE, env=os.environ.copy())
+    environment = {**os.environ, "PYTHONPATH": str(config.project_root())}  # el guion importa tests/
+    victim = subprocess.Popen(command, stdout=subprocess.PIPE, env=environment)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and victim.poll() is None:
         if state.exists() and json.loads(state.read_text())["epoch"] >= 2:
@@ -102,12 +105,12 @@ def test_a_killed_training_resumes_from_its_last_epoch(official_archive, tmp_pat
     victim.wait()
     interrupted_at = json.loads(state.read_text())["epoch"]
 
-    finished = subprocess.run(command, capture_output=True, text=True, check=True, env=os.environ.copy())
+    finished = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
     outcome = json.loads(finished.stdout.strip().splitlines()[-1])
     assert 2 <= outcome["resumed_from"] == interrupted_at < 8
     assert outcome["epochs_run"] == len(outcome["history"]["loss"]) == 8
     assert json.loads(state.read_text())["finished"]  # terminado: volver a lanzarlo solo carga los pesos
-    again = subprocess.run(command, capture_output=True, text=True, check=True, env=os.environ.copy())
+    again = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
     assert json.loads(again.stdout.strip().splitlines()[-1]) == {**outcome, "resumed_from": 8}
 
 
@@ -115,16 +118,34 @@ def test_a_checkpoint_from_other_settings_is_not_resumed(tiny):
     run_config, cifar = tiny
     folder = run_config.checkpoint_dir
     folder.mkdir(parents=True)
-    model = training.compile_model(models.build_model(run_config.step))
+    model = compile_like_the_report(models.build_model(run_config.step))
     model.save_weights(folder / "ultimo.weights.h5")
     other = {**training.resume_settings(run_config, cifar, model), "batch_size": 7}
     state = {"epoch": 1, "history": {}, "best": None, "best_epoch": None, "seconds": 1.0, "settings": other}
     (folder / "estado.json").write_text(json.dumps(state))
-    run = training.train(models.build_model(run_config.step), cifar, run_config, verbose=0)
+    run = fit_like_the_notebooks(models.build_model(run_config.step), cifar, run_config, verbose=0)
     assert run.resumed_from_epoch == 0 and run.epochs_run == 2
     # El entrenamiento con otros ajustes no se pierde: queda apartado junto al nuevo.
     aside = folder.with_name(folder.name + ".anterior")
     assert json.loads((aside / "estado.json").read_text())["settings"]["batch_size"] == 7
+
+
+def test_another_split_or_another_network_is_not_resumed(tiny):
+    import dataclasses
+
+    run_config, cifar = tiny
+    model = compile_like_the_report(models.build_model(2))
+    settings = training.resume_settings(run_config, cifar, model)
+    assert (
+        training.resume_settings(run_config, cifar, compile_like_the_report(models.build_model(2)))
+        == settings
+    )
+    reordered = dataclasses.replace(
+        cifar, y_train=cifar.y_train[::-1].copy()
+    )  # otra división, mismas imágenes
+    assert training.resume_settings(run_config, reordered, model)["split"] != settings["split"]
+    renamed = compile_like_the_report(keras.Sequential(models.build_model(2).layers, name="otra"))
+    assert training.resume_settings(run_config, cifar, renamed)["model"] != settings["model"]
 
 
 class Interrupted(Exception):
@@ -148,13 +169,18 @@ def test_resuming_restores_optimizer_state_and_the_learning_rate_schedule(tiny, 
     run_config = config.resolve_run("07", profile="prueba", epochs=4, train_samples=200, test_samples=100)
     steps = -(-len(cifar.y_train) // run_config.batch_size)
 
-    def modern():
-        return training.compile_modern(models.build_model(7), steps_per_epoch=steps, epochs=4)
+    def modern():  # una tasa que sube y baja: reanudar debe seguir en el mismo punto del calendario
+        schedule = keras.optimizers.schedules.CosineDecay(
+            1e-4, decay_steps=3 * steps, warmup_target=2e-3, warmup_steps=steps
+        )
+        model = models.build_model(7)
+        model.compile(optimizer=keras.optimizers.AdamW(schedule), loss="categorical_crossentropy")
+        return model
 
     interrupted = modern()
     original = _interrupt_after(monkeypatch, 2)
     with pytest.raises(Interrupted):
-        training.train(interrupted, cifar, run_config, verbose=0, fresh=True)
+        fit_like_the_notebooks(interrupted, cifar, run_config, verbose=0, fresh=True)
     monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
 
     resumed = modern()
@@ -174,10 +200,10 @@ def test_resuming_restores_optimizer_state_and_the_learning_rate_schedule(tiny, 
 def test_resuming_keeps_the_early_stopping_patience_already_spent(tiny, monkeypatch):
     run_config, cifar = tiny
     run_config = config.resolve_run("02", profile="prueba", epochs=5, patience=2, train_samples=200)
-    model = training.compile_model(models.build_model(2))
+    model = compile_like_the_report(models.build_model(2))
     original = _interrupt_after(monkeypatch, 2)
     with pytest.raises(Interrupted):
-        training.train(model, cifar, run_config, verbose=0, fresh=True)
+        fit_like_the_notebooks(model, cifar, run_config, verbose=0, fresh=True)
     monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
     # La época 1 fue mucho mejor que todo lo que vendrá, y la 2 ya gastó una época de paciencia.
     state_path = run_config.checkpoint_dir / "estado.json"
@@ -185,36 +211,39 @@ def test_resuming_keeps_the_early_stopping_patience_already_spent(tiny, monkeypa
     state["history"]["val_loss"] = [0.01, 5.0]
     state_path.write_text(json.dumps(state))
 
-    run = training.train(models.build_model(2), cifar, run_config, verbose=0)
+    run = fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0)
     # Sin recuperar la paciencia, el EarlyStopping empezaría de cero y llegaría a la época 5.
     assert run.resumed_from_epoch == 2 and run.epochs_run == 3 and run.stopped_early
 
 
-def test_the_best_weights_of_the_first_epochs_are_kept_apart(tiny):
+def test_one_long_run_also_gives_what_a_shorter_run_would_have_kept(tiny):
+    # Notebook 06: las 20 primeras épocas de las 100 son el entrenamiento de 20 épocas del informe.
     run_config, cifar = tiny
     run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
-    model = training.compile_model(models.build_model(2))
-    run = training.train(model, cifar, run_config, verbose=0, fresh=True, keep_best_at=(2,))
-    callback = training.ResumableCheckpoint(
-        run_config.checkpoint_dir, training.resume_settings(run_config, cifar, model)
+    model = compile_like_the_report(models.build_model(2))
+    callback = training.checkpoint_for(run_config, cifar, model, keep_best_at=(2,), fresh=True)
+    model.fit(
+        cifar.x_train,
+        training.one_hot(cifar.y_train),
+        epochs=4,
+        batch_size=run_config.batch_size,
+        validation_data=(cifar.x_val, training.one_hot(cifar.y_val)),
+        callbacks=[callback],
+        verbose=0,
     )
-    first_two = run.history["val_accuracy"][:2]
-    assert callback.state["best_at"]["2"]["epoch"] == first_two.index(max(first_two)) + 1
-    callback.restore_best(model, up_to_epoch=2)
+    whole = callback.finish(model)
+    first_two = callback.finish(model, up_to_epoch=2)
+    assert whole.epochs_run == 4 and first_two.epochs_run == 2 and not first_two.stopped_early
+    assert first_two.history["val_accuracy"] == whole.history["val_accuracy"][:2]
+    assert (
+        first_two.best_epoch
+        == first_two.history["val_accuracy"].index(max(first_two.history["val_accuracy"])) + 1
+    )
+    assert 0 < first_two.train_seconds < whole.train_seconds
     scores = model.evaluate(cifar.x_val, training.one_hot(cifar.y_val), verbose=0, return_dict=True)
-    assert scores["accuracy"] == pytest.approx(max(first_two), abs=1e-6)
-
-
-def test_modern_recipe_warms_up_then_decays_to_zero():
-    model = training.compile_modern(models.build_model(7), steps_per_epoch=10, epochs=30)
-    schedule = (
-        model.optimizer.learning_rate_schedule if hasattr(model.optimizer, "learning_rate_schedule") else None
-    )
-    schedule = schedule or model.optimizer._learning_rate
-    rates = [float(schedule(step)) for step in (0, 20, 150, 299)]
-    assert rates[0] < rates[1] == pytest.approx(2e-3) and rates[1] > rates[2] > rates[3] >= 0
-    assert rates[3] < 1e-5
-    assert model.loss.get_config()["label_smoothing"] == 0.1
+    assert scores["accuracy"] == pytest.approx(max(first_two.history["val_accuracy"]), abs=1e-6)
+    with pytest.raises(ValueError, match="época 3"):
+        callback.finish(model, up_to_epoch=3)
 
 
 def test_test_time_flip_averages_each_image_with_its_left_right_mirror(tiny):
@@ -240,32 +269,15 @@ def test_grouping_steps_per_call_does_not_change_the_result(tiny):
     histories = []
     for steps in (1, 4):
         keras.utils.set_random_seed(run_config.seed)
-        model = training.compile_model(models.build_model(run_config.step), steps_per_execution=steps)
-        histories.append(training.train(model, cifar, run_config, verbose=0, fresh=True).history)
+        model = compile_like_the_report(models.build_model(run_config.step), steps_per_execution=steps)
+        histories.append(fit_like_the_notebooks(model, cifar, run_config, verbose=0, fresh=True).history)
     assert histories[0]["loss"] == pytest.approx(histories[1]["loss"], rel=1e-4)
 
 
 def test_steps_are_grouped_per_call_only_on_an_accelerator(monkeypatch):
-    assert training.compile_model(models.build_model(1)).steps_per_execution == 1  # la CPU de los tests
+    assert training.default_steps_per_execution() == 1  # la CPU de los tests
     monkeypatch.setattr(training, "device_name", lambda: "GPU NVIDIA H200")
-    grouped = training.ACCELERATOR_STEPS_PER_EXECUTION
-    assert training.compile_model(models.build_model(1)).steps_per_execution == grouped
-    assert training.compile_modern(models.build_model(7), 10, 2).steps_per_execution == grouped
-
-
-@pytest.mark.skipif(os.environ.get("KERAS_BACKEND") != "jax", reason="la copia a la GPU es solo para JAX")
-def test_data_copied_to_the_device_trains_exactly_like_numpy_arrays(tiny, monkeypatch):
-    import jax
-
-    run_config, cifar = tiny
-    plain = _train_once(run_config, cifar)[1].history
-    # Como en una GPU: los datos se copian una vez a la memoria del dispositivo (aquí, la CPU de JAX).
-    monkeypatch.setattr(training, "on_accelerator", lambda: True)
-    monkeypatch.setattr(training, "default_steps_per_execution", lambda: 1)
-    assert all(isinstance(array, jax.Array) for array in training.on_device(cifar.x_train, cifar.y_train))
-    on_device = _train_once(run_config, cifar)[1].history
-    for metric, values in plain.items():
-        assert on_device[metric] == pytest.approx(values, rel=1e-5), metric
+    assert training.default_steps_per_execution() == training.ACCELERATOR_STEPS_PER_EXECUTION
 
 
 def test_the_seed_set_before_building_fixes_the_initial_weights():
@@ -300,12 +312,12 @@ def test_mixed_precision_computes_in_bf16_but_keeps_weights_and_output_in_float3
     monkeypatch.setenv(config.MIXED_PRECISION_ENV, "1")
     run_config = config.resolve_run("06_final", profile="prueba", epochs=1)
     assert run_config.mixed_precision and "precisión mixta bf16" in run_config.describe()
-    model = training.compile_model(models.build_model(6, mixed_precision=run_config.mixed_precision))
+    model = compile_like_the_report(models.build_model(6, mixed_precision=run_config.mixed_precision))
     conv = model.get_layer("conv_1a")
     assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
-    assert model.get_layer("aumento_de_datos").compute_dtype == "float32"
-    assert model.get_layer("salida").compute_dtype == "float32"
-    run = training.train(model, cifar, run_config, verbose=0, fresh=True)
+    assert model.get_layer("augmentation").compute_dtype == "float32"
+    assert model.get_layer("output").compute_dtype == "float32"
+    run = fit_like_the_notebooks(model, cifar, run_config, verbose=0, fresh=True)
     assert np.isfinite(run.history["loss"]).all()
     assert training.predict(model, cifar.x_test[:4]).dtype == np.float32
     # La política solo afecta a ese modelo; sin la variable, todo en float32, como en el informe.
