@@ -11,8 +11,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
+from cifar_lib.config import decimal
 from cifar_lib.data import CLASS_NAMES_ES
 from cifar_lib.files import replace_atomically
 from cifar_lib.results import confusion_counts
@@ -29,20 +30,48 @@ def save_figure(figure: plt.Figure, path: str | Path | None) -> None:
     )
 
 
-def learning_curves(history: dict, title: str = "", save_to=None) -> plt.Figure:
-    """Pérdida y precisión por época, entrenamiento frente a validación."""
+def spanish_ticks(axis, percent: bool = False) -> None:
+    """Números del eje y con coma decimal (``0,5``; ``48 %`` si ``percent``) y épocas enteras en el x."""
+    if percent:
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{decimal(value, 0)} %"))
+    else:
+        axis.yaxis.set_major_formatter(
+            FuncFormatter(lambda value, _: decimal(value, 1).rstrip("0").rstrip(","))
+        )
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def learning_curves(
+    history: dict, title: str = "", previous: dict | None = None, previous_label: str = "", save_to=None
+) -> plt.Figure:
+    """Pérdida y precisión (en %) por época, entrenamiento frente a validación.
+
+    ``previous`` es la historia de otro entrenamiento (el paso anterior): su
+    precisión de validación se dibuja en gris, para ver qué cambió. Si la
+    pérdida de la primera época es muy alta, el eje se corta para que no aplaste
+    el resto de la curva.
+    """
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
     epochs = np.arange(1, len(history["loss"]) + 1)
-    for axis, key, name in ((loss_axis, "loss", "Pérdida"), (accuracy_axis, "accuracy", "Precisión")):
-        axis.plot(epochs, history[key], "o-", label="entrenamiento", markersize=3)
+    for axis, key, scale in ((loss_axis, "loss", 1), (accuracy_axis, "accuracy", 100)):
+        axis.plot(epochs, scale * np.asarray(history[key]), "o-", label="entrenamiento", markersize=3)
         if f"val_{key}" in history:
-            axis.plot(epochs, history[f"val_{key}"], "o-", label="validación", markersize=3)
-        axis.set_title(name)
-        axis.set_xlabel("época")
-        axis.set_ylabel(name.lower())
+            axis.plot(
+                epochs, scale * np.asarray(history[f"val_{key}"]), "o-", label="validación", markersize=3
+            )
+    if previous and "val_accuracy" in previous:
+        earlier = 100 * np.asarray(previous["val_accuracy"])
+        accuracy_axis.plot(
+            np.arange(1, len(earlier) + 1), earlier, "--", color="gray", label=f"validación, {previous_label}"
+        )
+    later = [v for key in ("loss", "val_loss") for v in history.get(key, [])[1:]]
+    if later and max(history["loss"][0], history.get("val_loss", [0])[0]) > 2 * max(later):
+        loss_axis.set_ylim(0, 1.15 * max(later))  # la primera época, fuera del eje
+    loss_axis.set(title="Pérdida (entropía cruzada)", xlabel="época", ylabel="pérdida")
+    accuracy_axis.set(title="Precisión", xlabel="época", ylabel="precisión (%)")
+    for axis, percent in ((loss_axis, False), (accuracy_axis, True)):
+        spanish_ticks(axis, percent)
         axis.legend()
-    for axis in (loss_axis, accuracy_axis):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title or "Curvas de aprendizaje")
     figure.tight_layout()
     save_figure(figure, save_to)
@@ -87,7 +116,7 @@ def predictions(
     """
     count = len(images)
     figure, axes = plt.subplots(
-        count, 2, figsize=(8, 1.6 * count), squeeze=False, gridspec_kw={"width_ratios": [1, 3]}
+        count, 2, figsize=(8, 2.3 * count), squeeze=False, gridspec_kw={"width_ratios": [1, 3]}
     )
     positions = np.arange(len(class_names))
     for (image_axis, bar_axis), image, probs, truth in zip(axes, images, probabilities, true_labels):
@@ -95,15 +124,16 @@ def predictions(
         image_axis.imshow(np.clip(image, 0, 1))
         image_axis.axis("off")
         image_axis.set_title(
-            f"{class_names[predicted]} ({100 * probs[predicted]:.0f} %)",
-            fontsize=9,
+            f"{class_names[predicted]} ({decimal(100 * probs[predicted], 0)} %)",
+            fontsize=10,
             color="green" if predicted == truth else "red",
         )
         colors = ["#bbbbbb"] * len(class_names)
         colors[predicted] = "green" if predicted == truth else "red"
         bar_axis.barh(positions, probs, color=colors)
         bar_axis.set_xlim(0, 1)
-        bar_axis.set_yticks(positions, class_names, fontsize=8)
+        bar_axis.set_yticks(positions, class_names, fontsize=9)
+        bar_axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{decimal(100 * value, 0)} %"))
         bar_axis.invert_yaxis()
         bar_axis.get_yticklabels()[int(truth)].set_fontweight("bold")
     axes[-1][1].set_xlabel("confianza")
@@ -126,15 +156,15 @@ def confusion_matrix(
     normalized = np.divide(counts, totals, out=np.zeros_like(counts, dtype=float), where=totals > 0)
     figure, axis = plt.subplots(figsize=(8, 6.5))
     sns.heatmap(
-        normalized,
+        100 * normalized,
         annot=True,
-        fmt=".2f",
+        fmt=".0f",
         cmap="Blues",
         vmin=0,
-        vmax=1,
+        vmax=100,
         xticklabels=class_names,
         yticklabels=class_names,
-        cbar_kws={"label": "fracción de la clase real"},
+        cbar_kws={"label": "% de las imágenes de la clase real"},
         ax=axis,
         annot_kws={"fontsize": 8},
     )
@@ -160,31 +190,38 @@ def confident_mistakes(
     worst = wrong[np.argsort(probabilities[wrong, predicted[wrong]])[::-1][:count]]
     columns = min(6, max(len(worst), 1))
     rows = max(int(np.ceil(len(worst) / columns)), 1)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.8 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 3.2 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, worst):
         axis.imshow(np.clip(images[index], 0, 1))
         guess = int(predicted[index])
         axis.set_title(
-            f"{class_names[guess]} ({100 * probabilities[index, guess]:.0f} %)\nreal: {class_names[int(true_labels[index])]}",
+            f"{class_names[guess]} ({decimal(100 * probabilities[index, guess], 0)} %)\nreal: {class_names[int(true_labels[index])]}",
             fontsize=9,
         )
-    figure.suptitle("Los errores más seguros del modelo")
+    figure.suptitle("Los errores cometidos con más seguridad")
     figure.tight_layout()
     save_figure(figure, save_to)
     return figure
 
 
 def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
-    """Los pasos del curso lado a lado: precisión frente a parámetros y a tiempo, y curvas de validación."""
-    figure, (by_params, by_time, curves) = plt.subplots(1, 3, figsize=(16, 4.5))
-    for record in runs:
+    """Los pasos del curso lado a lado: precisión frente a parámetros y a tiempo, y curvas de validación.
+
+    Una ejecución que no es la completa lleva su etiqueta al lado (``06_final
+    (personalizado)``): nunca pasa por la del informe.
+    """
+    figure, (by_params, by_time, curves) = plt.subplots(1, 3, figsize=(17, 5.5))
+    for position, record in enumerate(runs):
         accuracy = 100 * record["test_accuracy"]
         label = record["run"]
+        if record.get("label", record["profile"]) != "completo":
+            label += f" ({record.get('label', record['profile'])})"
+        offset = (6, 6) if position % 2 == 0 else (6, -14)  # etiquetas vecinas, una arriba y otra abajo
         for axis, x in ((by_params, record["params"]), (by_time, record["train_seconds"] / 60)):
-            axis.scatter(x, accuracy, s=40)
-            axis.annotate(label, (x, accuracy), textcoords="offset points", xytext=(5, 4), fontsize=9)
+            axis.scatter(x, accuracy, s=50)
+            axis.annotate(label, (x, accuracy), textcoords="offset points", xytext=offset, fontsize=11)
         history = record.get("history", {}).get("val_accuracy", [])
         curves.plot(
             np.arange(1, len(history) + 1), 100 * np.asarray(history), "o-", markersize=2, label=label
@@ -195,13 +232,19 @@ def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
     by_time.set_xlabel("tiempo de entrenamiento (min, escala logarítmica)")
     for axis in (by_params, by_time):
         axis.set_ylabel("precisión en test (%)")
+        axis.xaxis.set_major_formatter(
+            FuncFormatter(lambda value, _: decimal(value, 0) if value >= 1 else decimal(value, 1))
+        )
     by_params.set_title("Precisión frente a tamaño")
     by_time.set_title("Precisión frente a tiempo")
     curves.set_title("Precisión de validación por época")
     curves.set_xlabel("época")
-    curves.xaxis.set_major_locator(MaxNLocator(integer=True))
     curves.set_ylabel("precisión de validación (%)")
-    curves.legend(fontsize=8)
+    curves.legend(fontsize=10)
+    for axis in (by_params, by_time, curves):
+        spanish_ticks(axis, percent=True)
+    by_params.xaxis.set_major_locator(LogLocator())
+    by_time.xaxis.set_major_locator(LogLocator())
     figure.tight_layout()
     save_figure(figure, save_to)
     return figure

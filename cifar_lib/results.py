@@ -122,6 +122,17 @@ def load_runs(results_dir: str | Path) -> list[dict]:
     return sorted(runs, key=lambda r: order.index(r["run"]) if r["run"] in order else len(order))
 
 
+def load_history(results_dir: str | Path, run: str) -> dict | None:
+    """La historia por época guardada en ``<run>.json``, o ``None`` si esa ejecución no está.
+
+    Sirve para dibujar la validación del paso anterior junto a la del actual.
+    """
+    path = Path(results_dir) / f"{run}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("history")
+
+
 def format_seconds(seconds: float) -> str:
     """``75`` → ``1 min 15 s``; ``3725`` → ``1 h 2 min``."""
     seconds = round(seconds)
@@ -221,13 +232,19 @@ def per_class_accuracy(true_labels, predicted_labels, num_classes: int = 10) -> 
 
 
 def provenance_line(config: RunConfig, data: CifarData) -> str:
-    """Qué ejecución produjo las salidas de un cuaderno: perfil, épocas, backend, dispositivo, fecha, datos."""
-    return (
-        f"Procedencia: perfil {config.profile_text}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
-        f"{thousands(len(data.y_train))} imágenes de entrenamiento; backend {keras.config.backend()} "
-        f"en {device_name()}{', precisión mixta bf16' if config.mixed_precision else ''}; "
-        f"{dt.date.today().isoformat()}; datos: {data.source}, "
-        f"sha256 {data.sha256[:12]}…"
+    """Qué ejecución produjo las salidas de un cuaderno: perfil, épocas, backend, dispositivo, fecha, datos.
+
+    En varias líneas cortas, para que se lea entera en JupyterLab sin desplazarse.
+    """
+    precision = ", precisión mixta bf16" if config.mixed_precision else ""
+    return "\n".join(
+        [
+            "Procedencia de las salidas:",
+            f"  perfil {config.profile_text}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
+            f"{thousands(len(data.y_train))} imágenes de entrenamiento",
+            f"  backend {keras.config.backend()} en {device_name()}{precision}; {dt.date.today().isoformat()}",
+            f"  datos: {data.source}, sha256 {data.sha256[:12]}…",
+        ]
     )
 
 

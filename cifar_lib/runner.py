@@ -82,10 +82,17 @@ def parse_value(text: str):
 _BACKEND_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:).*\n?", re.M)
 
 
+#: Los metadatos de kernel que JupyterLab escribe al abrir un cuaderno.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+#: Códigos de color de terminal (los de ``model.summary()`` en texto plano).
+_ANSI_COLORS = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
-    """Quita metadatos de papermill, avisos de arranque y rutas de esta máquina; conserva los contadores."""
+    """Quita metadatos de papermill, avisos de arranque, colores de terminal y rutas de esta máquina; conserva los contadores."""
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("papermill", None)
+    notebook.metadata["kernelspec"] = KERNELSPEC  # lo que escribe JupyterLab: abrirlo no lo modifica
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -96,7 +103,7 @@ def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
                 if not output["text"].strip():
                     continue
             if "text" in output:
-                output["text"] = _replace_paths(output["text"], replacements)
+                output["text"] = _ANSI_COLORS.sub("", _replace_paths(output["text"], replacements))
             previous = outputs[-1] if outputs else None
             if previous and output["output_type"] == "stream" and previous.get("name") == output.get("name"):
                 previous["text"] += output["text"]  # una sola salida por chorro, más fácil de leer en un diff
@@ -104,7 +111,7 @@ def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
             outputs.append(output)
             for key, value in output.get("data", {}).items():
                 if key.startswith("text/") and isinstance(value, str):
-                    output["data"][key] = _replace_paths(value, replacements)
+                    output["data"][key] = _ANSI_COLORS.sub("", _replace_paths(value, replacements))
         if cell.cell_type == "code":
             cell.outputs = outputs
     nbformat.write(notebook, path)
@@ -242,7 +249,7 @@ class IndentedEcho:
 #: Parámetros que cambian los ajustes del perfil: con uno de ellos, la ejecución es «personalizada».
 SETTING_PARAMETERS = (
     "EPOCHS",
-    "FINAL_EPOCHS",
+    "SHORT_EPOCHS",
     "BATCH_SIZE",
     "TRAIN_SAMPLES",
     "VAL_SAMPLES",

@@ -32,6 +32,8 @@ def test_every_notebook_has_the_course_sections():
             path.name
         )
         assert "Procedencia" in json.dumps([cell.get("outputs", []) for cell in cells]), path.name
+        # Lo que escribe JupyterLab al abrirlo: abrir un cuaderno no lo deja modificado.
+        assert nbformat.read(path, as_version=4).metadata["kernelspec"] == runner.KERNELSPEC, path.name
 
 
 def test_a_previous_runs_injected_parameters_are_not_reused(tmp_path):
@@ -69,7 +71,9 @@ def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path,
         text = _outputs_text(path)
         assert '"output_type": "error"' not in text
         assert str(tmp_path) not in text and str(image_archive.parent) not in text
-        assert "Procedencia: perfil prueba" in text
+        assert "Procedencia de las salidas" in text and "perfil prueba, " in text
+        assert "\\u001b[" not in text  # sin códigos de color de terminal (los de model.summary())
+        assert notebook.metadata["kernelspec"] == runner.KERNELSPEC
         # Las celdas deterministas (# NBVAL_CHECK_OUTPUT) dan lo mismo que en el cuaderno guardado.
         assert _checked_outputs(path) == _checked_outputs(NOTEBOOKS / path.name), path.name
 

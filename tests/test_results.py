@@ -87,14 +87,23 @@ def test_every_plot_returns_its_figure_and_saves_a_png(tmp_path):
         assert figure.axes
 
 
-def test_plot_labels_are_in_spanish():
-    history = {"loss": [1.0], "val_loss": [1.1], "accuracy": [0.5], "val_accuracy": [0.4]}
-    figure = plots.learning_curves(history)
-    titles = {axis.get_title() for axis in figure.axes}
-    assert titles == {"Pérdida", "Precisión"}
+def test_learning_curves_speak_spanish_in_percent_with_the_previous_step_beside():
+    history = {"loss": [9.0, 1.5, 1.0], "val_loss": [8.0, 1.6, 1.2], "accuracy": [0.3, 0.5, 0.6]}
+    history["val_accuracy"] = [0.35, 0.45, 0.55]
+    figure = plots.learning_curves(history, previous={"val_accuracy": [0.3, 0.4]}, previous_label="paso 1")
+    figure.canvas.draw()
+    loss_axis, accuracy_axis = figure.axes
+    assert [axis.get_title() for axis in figure.axes] == ["Pérdida (entropía cruzada)", "Precisión"]
     assert {axis.get_xlabel() for axis in figure.axes} == {"época"}
-    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    assert legend == ["entrenamiento", "validación"]
+    legend = [text.get_text() for text in accuracy_axis.get_legend().get_texts()]
+    assert legend == ["entrenamiento", "validación", "validación, paso 1"]
+    assert max(accuracy_axis.lines[1].get_ydata()) == pytest.approx(55)  # en %, como el texto
+    assert all(
+        label.get_text().endswith(" %") for label in accuracy_axis.get_yticklabels() if label.get_text()
+    )
+    assert any("," in label.get_text() for label in loss_axis.get_yticklabels())  # coma decimal: 1,5
+    assert {tick for tick in loss_axis.get_xticks() if 1 <= tick <= 3} <= {1.0, 2.0, 3.0}  # épocas enteras
+    assert loss_axis.get_ylim()[1] < 9.0  # la primera época no aplasta el resto de la curva
 
 
 def test_readme_sections_are_replaced_between_their_marks(tmp_path):
