@@ -168,6 +168,14 @@ class RunConfig:
 
     @property
     def results_dir(self) -> Path:
+        """``results/`` de la ejecución: también el de una ejecución completa con otra semilla.
+
+        Cada semilla deja su propio registro (``01_semilla7.json``), así que todas
+        caben en el ``results/`` del curso; sus figuras y su modelo no, y van a
+        ``salidas/semilla<N>/``.
+        """
+        if self.label == "completo" and self.seed != DEFAULT_SEED and not os.environ.get(OUTPUT_ENV):
+            return default_output_dir(self.label) / "results"
         return self.output_dir / "results"
 
     @property
@@ -180,7 +188,8 @@ class RunConfig:
 
     @property
     def checkpoint_dir(self) -> Path:
-        return cache_dir() / "puntos_de_control" / f"{self.run}_{self.profile}"
+        seed = "" if self.seed == DEFAULT_SEED else f"_semilla{self.seed}"  # cada semilla, su entrenamiento
+        return cache_dir() / "puntos_de_control" / f"{self.run}_{self.profile}{seed}"
 
     def describe(self) -> str:
         """Una línea legible con lo esencial de la ejecución."""
@@ -226,8 +235,9 @@ def default_output_dir(label: str) -> Path:
     La única regla: las carpetas del proyecto (``results/``, ``figures/``,
     ``models/``, ``notebooks/``) guardan solo ejecuciones del perfil
     ``completo`` con sus propios ajustes. Cualquier otra (``rapido``,
-    ``prueba``, ``personalizado``) va a ``salidas/<etiqueta>/``. ``CIFAR_OUTPUT_DIR``
-    elige otra carpeta para todo.
+    ``prueba``, ``personalizado``, ``semilla7``) va a ``salidas/<etiqueta>/``
+    (el registro de otra semilla, sin embargo, va a ``results/``: ver
+    :attr:`RunConfig.results_dir`). ``CIFAR_OUTPUT_DIR`` elige otra carpeta para todo.
     """
     chosen = os.environ.get(OUTPUT_ENV)
     if chosen:
@@ -396,7 +406,9 @@ def resolve_run(
         seed=seed,
         patience=patience,
         data_path=None if data_path is None else str(data_path),
-        output_dir=default_output_dir(label),
+        output_dir=default_output_dir(
+            label if seed == DEFAULT_SEED or label != "completo" else f"semilla{seed}"
+        ),
         mixed_precision=bool(mixed_precision),
         overrides=tuple(overrides),
     )

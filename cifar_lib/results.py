@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import DEFAULT_SEED, REPORT_RUNS, RunConfig, percent, plural, thousands
+from cifar_lib.config import DEFAULT_SEED, REPORT_RUNS, RunConfig, decimal, percent, plural, thousands
 from cifar_lib.data import CLASS_NAMES_ES, CifarData
 from cifar_lib.device import device_name, library_versions
 from cifar_lib.files import atomic_writer
@@ -160,27 +160,64 @@ def epochs_text(record: dict) -> str:
     return str(run) if run == planned else f"{run} de {planned}"
 
 
+def seeds_text(records: list[dict]) -> str:
+    """``47,41 % ± 2,97 (3 semillas)``: media y desviación típica de la precisión en test."""
+    accuracies = np.array([r["test_accuracy"] for r in records])
+    return f"{percent(accuracies.mean())} ± {decimal(100 * accuracies.std(ddof=1))} ({len(records)} semillas)"
+
+
 def summary_rows(runs: list[dict]) -> list[dict]:
-    """Una fila por ejecución, con la precisión nuestra y la del informe."""
-    rows = []
-    for record in runs:
+    """Una fila por ejecución, con la precisión nuestra y la del informe.
+
+    Si una ejecución se repitió con varias semillas (con la misma etiqueta), una
+    sola fila: la de la semilla por defecto, con la media y la desviación típica
+    de todas en la columna de precisión.
+    """
+    rows, done = [], set()
+    for record in sorted(runs, key=lambda r: r.get("seed", DEFAULT_SEED) != DEFAULT_SEED):  # la semilla por defecto, primero
+        key = (record["run"], record.get("label", record["profile"]))
+        if key in done:
+            continue
+        done.add(key)
+        seeds = [r for r in runs if (r["run"], r.get("label", r["profile"])) == key]
         report_run = REPORT_RUNS.get(record["run"])
-        reference = report_run.report_text if report_run else "—"
         rows.append(
             {
                 "ejecución": record["run"],
                 "paso": record["step"],
                 "qué cambia": record.get("title", ""),
                 "parámetros": thousands(record["params"]),
-                "perfil": record.get("label", record["profile"]),
+                "perfil": key[1],
                 "épocas": epochs_text(record),
                 "tiempo": format_seconds(record["train_seconds"]),
-                "precisión test": accuracy_text(record),
-                "informe": reference,
+                "precisión test": accuracy_text(record) if len(seeds) == 1 else seeds_text(seeds),
+                "informe": report_run.report_text if report_run else "—",
                 "dispositivo": f"{record['backend']}, {record['device']}",
             }
         )
-    return rows
+    order = list(REPORT_RUNS)
+    return sorted(
+        rows, key=lambda row: order.index(row["ejecución"]) if row["ejecución"] in order else len(order)
+    )
+
+
+def seed_table(results_dir: str | Path, run: str) -> str:
+    """Tabla Markdown de una ejecución repetida con varias semillas: cada una, la media y la desviación típica."""
+    records = sorted(
+        (r for r in load_runs(results_dir) if r["run"] == run and r.get("label", r["profile"]) == "completo"),
+        key=lambda r: r.get("seed", DEFAULT_SEED),
+    )
+    if not records:
+        return f"No hay ejecuciones completas de {run} en {Path(results_dir).name}/."
+    rows = [
+        {"semilla": r.get("seed", DEFAULT_SEED), "precisión test": percent(r["test_accuracy"]), "mejor época": r.get("best_epoch")}
+        for r in records
+    ]
+    if len(records) > 1:
+        rows.append(
+            {"semilla": "media ± desviación típica", "precisión test": seeds_text(records), "mejor época": ""}
+        )
+    return render_table(rows, markdown=True, numeric=("precisión test",))
 
 
 def render_table(rows: list[dict], markdown: bool = False, numeric: tuple[str, ...] = ()) -> str:

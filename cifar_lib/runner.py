@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from cifar_lib.config import (
+    DEFAULT_SEED,
     MIXED_PRECISION_ENV,
     OUTPUT_ENV,
     PROFILE_ENV,
@@ -174,6 +175,9 @@ def run_notebooks(
     output_dir = Path(output_dir or default_output_dir(label)).resolve()
     in_place = output_dir == project_root().resolve()
     target_dir = notebooks_dir() if in_place else output_dir / "notebooks"
+    seed = parameters.get("SEED", DEFAULT_SEED)
+    if in_place and seed != DEFAULT_SEED:  # otra semilla: su registro va a results/, su cuaderno aparte
+        target_dir = default_output_dir(f"semilla{seed}") / "notebooks"
     target_dir.mkdir(parents=True, exist_ok=True)
     replacements = path_replacements(output_dir)
     kernel_environment = {PROFILE_ENV: profile, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -80,7 +80,15 @@ def test_only_a_complete_run_with_its_own_settings_writes_the_course_folders(mon
     monkeypatch.delenv("CIFAR_OUTPUT_DIR")  # como en JupyterLab: sin variables de entorno
     root = config.project_root()
     assert resolve_run("05", profile="completo").output_dir == root
-    assert resolve_run("05", profile="completo", seed=7).output_dir == root  # otra semilla, mismo perfil
+    # Otra semilla del perfil completo: su registro con los demás en results/ (05_semilla7.json), pero sus
+    # figuras, su modelo y su cuaderno no sustituyen a los de la semilla de las salidas guardadas.
+    other_seed = resolve_run("05", profile="completo", seed=7)
+    assert (
+        other_seed.results_dir == root / "results" and other_seed.output_dir == root / "salidas" / "semilla7"
+    )
+    assert other_seed.label == "completo"
+    # Y su propio punto de control: entrenar la semilla 7 no aparta el entrenamiento terminado de la 42.
+    assert other_seed.checkpoint_dir != resolve_run("05", profile="completo").checkpoint_dir
     assert resolve_run("05", profile="completo", epochs=20).output_dir == root  # lo mismo que el perfil
     assert resolve_run("05", profile="rapido").output_dir == root / "salidas" / "rapido"
     shortened = resolve_run("06_final", profile="completo", epochs=5)

@@ -159,3 +159,18 @@ def test_a_model_that_fails_to_save_leaves_no_temporary(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disco lleno"):
         training.save_model(models.build_model(1), tmp_path / "final.keras")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_several_seeds_of_a_run_show_their_mean_and_spread(tmp_path):
+    # Un solo número no distingue 0,13 puntos de la suerte: con varias semillas, media ± desviación típica.
+    for seed, accuracy in ((42, 0.4413), (7, 0.5006), (123, 0.4805)):
+        name = "01" if seed == 42 else f"01_semilla{seed}"
+        (tmp_path / f"{name}.json").write_text(json.dumps(_record("01", 1, accuracy, seed=seed)))
+    (tmp_path / "02.json").write_text(json.dumps(_record("02", 2, 0.66, seed=42)))
+    rows = {row["ejecución"]: row for row in results.summary_rows(results.load_runs(tmp_path))}
+    assert len(rows) == 2  # una fila por ejecución, no una por semilla
+    assert rows["01"]["precisión test"] == "47,41 % ± 3,02 (3 semillas)"
+    assert rows["02"]["precisión test"] == "66,00 %"
+    table = results.seed_table(tmp_path, "01")
+    assert table.splitlines()[2].startswith("| 7 | 50,06 %")  # por semilla, en orden
+    assert "media ± desviación típica | 47,41 % ± 3,02 (3 semillas)" in table
