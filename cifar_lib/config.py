@@ -31,7 +31,7 @@ Variables de entorno que se leen:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROFILE_ENV = "CIFAR_PROFILE"
@@ -149,22 +149,31 @@ class RunConfig:
     seed: int
     patience: int
     data_path: str | None
-    output_dir: Path
     mixed_precision: bool = False
     overrides: tuple[tuple[str, object], ...] = ()
+    #: Lo que se cambió en el código del cuaderno (la red, el optimizador, la pérdida): lo
+    #: anota :func:`cifar_lib.training.checkpoint_for` al ver el modelo, antes de entrenar.
+    code_changes: list[str] = field(default_factory=list, compare=False)
 
     @property
     def profile_text(self) -> str:
         """``completo``, o ``personalizado (completo con EPOCHS=5)`` si algún ajuste difiere."""
-        if not self.overrides:
+        if self.label == self.profile:
             return self.profile
-        changed = ", ".join(f"{name}={value}" for name, value in self.overrides)
+        changed = ", ".join([f"{name}={value}" for name, value in self.overrides] + self.code_changes)
         return f"personalizado ({self.profile} con {changed})"
 
     @property
     def label(self) -> str:
-        """El perfil, o ``personalizado`` si algún ajuste difiere del perfil (p. ej. menos épocas)."""
-        return "personalizado" if self.overrides else self.profile
+        """El perfil, o ``personalizado`` si algún ajuste o el código difieren (p. ej. menos épocas)."""
+        return "personalizado" if self.overrides or self.code_changes else self.profile
+
+    @property
+    def output_dir(self) -> Path:
+        """Dónde van figuras, modelos y resultados: :func:`default_output_dir` de la etiqueta."""
+        if self.label == "completo" and self.seed != DEFAULT_SEED:
+            return default_output_dir(f"semilla{self.seed}")
+        return default_output_dir(self.label)
 
     @property
     def results_dir(self) -> Path:
@@ -189,7 +198,7 @@ class RunConfig:
     @property
     def checkpoint_dir(self) -> Path:
         seed = "" if self.seed == DEFAULT_SEED else f"_semilla{self.seed}"  # cada semilla, su entrenamiento
-        return cache_dir() / "puntos_de_control" / f"{self.run}_{self.profile}{seed}"
+        return cache_dir() / "puntos_de_control" / f"{self.run}_{self.label}{seed}"
 
     def describe(self) -> str:
         """Una línea legible con lo esencial de la ejecución."""
@@ -387,7 +396,6 @@ def resolve_run(
         overrides.append(("PATIENCE", patience))
     if mixed_precision:
         overrides.append(("MIXED_PRECISION", True))
-    label = "personalizado" if overrides else chosen.name
     run_config = RunConfig(
         run=run,
         step=report_run.step,
@@ -406,9 +414,6 @@ def resolve_run(
         seed=seed,
         patience=patience,
         data_path=None if data_path is None else str(data_path),
-        output_dir=default_output_dir(
-            label if seed == DEFAULT_SEED or label != "completo" else f"semilla{seed}"
-        ),
         mixed_precision=bool(mixed_precision),
         overrides=tuple(overrides),
     )

@@ -174,7 +174,9 @@ def summary_rows(runs: list[dict]) -> list[dict]:
     de todas en la columna de precisión.
     """
     rows, done = [], set()
-    for record in sorted(runs, key=lambda r: r.get("seed", DEFAULT_SEED) != DEFAULT_SEED):  # la semilla por defecto, primero
+    for record in sorted(
+        runs, key=lambda r: r.get("seed", DEFAULT_SEED) != DEFAULT_SEED
+    ):  # la semilla por defecto, primero
         key = (record["run"], record.get("label", record["profile"]))
         if key in done:
             continue
@@ -210,7 +212,11 @@ def seed_table(results_dir: str | Path, run: str) -> str:
     if not records:
         return f"No hay ejecuciones completas de {run} en {Path(results_dir).name}/."
     rows = [
-        {"semilla": r.get("seed", DEFAULT_SEED), "precisión test": percent(r["test_accuracy"]), "mejor época": r.get("best_epoch")}
+        {
+            "semilla": r.get("seed", DEFAULT_SEED),
+            "precisión test": percent(r["test_accuracy"]),
+            "mejor época": r.get("best_epoch"),
+        }
         for r in records
     ]
     if len(records) > 1:

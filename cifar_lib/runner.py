@@ -170,7 +170,9 @@ def run_notebooks(
         raise NotebookFailure("—", None, f"No hay cuadernos para los pasos {steps}.")
     parameters = parameters or {}
     check_parameter_names(parameters, notebooks)
-    changes_settings = mixed_precision or any(parameters.get(name) is not None for name in SETTING_PARAMETERS)
+    changes_settings = mixed_precision or any(
+        value is not None for name, value in parameters.items() if name not in NEUTRAL_PARAMETERS
+    )
     label = "personalizado" if changes_settings else profile
     output_dir = Path(output_dir or default_output_dir(label)).resolve()
     in_place = output_dir == project_root().resolve()
@@ -250,16 +252,10 @@ class IndentedEcho:
         self.stream.flush()
 
 
-#: Parámetros que cambian los ajustes del perfil: con uno de ellos, la ejecución es «personalizada».
-SETTING_PARAMETERS = (
-    "EPOCHS",
-    "SHORT_EPOCHS",
-    "BATCH_SIZE",
-    "TRAIN_SAMPLES",
-    "VAL_SAMPLES",
-    "TEST_SAMPLES",
-    "PATIENCE",
-)
+#: Parámetros que no cambian la receta: con cualquier otro (EPOCHS, PEAK_LEARNING_RATE…), la
+#: ejecución es «personalizada» y no reescribe los cuadernos del curso. Otra semilla escribe su
+#: cuaderno aparte (ver :attr:`cifar_lib.config.RunConfig.results_dir`).
+NEUTRAL_PARAMETERS = ("PROFILE", "SEED", "DATA_PATH")
 
 
 def parameter_names(path: Path) -> set[str]:

@@ -290,6 +290,53 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             (model or self.model).load_weights(path)
 
 
+#: La receta de entrenamiento de cada paso, tal como la compilan los cuadernos sin cambios.
+COURSE_RECIPES = {
+    **{step: {"optimizador": "Adam", "learning_rate": 1e-3, "weight_decay": 0.0, "label_smoothing": 0.0}
+       for step in range(1, 7)},
+    7: {"optimizador": "AdamW", "learning_rate": 2e-3, "weight_decay": 5e-4, "label_smoothing": 0.1},
+}  # fmt: skip
+
+
+def recipe_changes(config: RunConfig, model: keras.Model) -> list[str]:
+    """Lo que el código del cuaderno cambió respecto a la red y la receta del paso (vacío si nada).
+
+    Compara las capas con las del constructor del paso (sin construirlas: no
+    gasta números aleatorios) y el optimizador, la tasa (la máxima, si hay
+    calendario), el *weight decay* y el label smoothing con :data:`COURSE_RECIPES`.
+    """
+    from cifar_lib.models import BUILDERS
+
+    def settings(layer):
+        return type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "dtype"}
+
+    changes = []
+    if [settings(layer) for layer in model.layers] != [
+        settings(layer) for layer in BUILDERS[config.step][0]()
+    ]:
+        changes.append("capas cambiadas")
+    optimizer, expected = model.optimizer, COURSE_RECIPES[config.step]
+    rate = optimizer.get_config()["learning_rate"]
+    if isinstance(rate, dict):  # un calendario: su tasa máxima
+        rate = rate["config"].get("warmup_target") or rate["config"].get("initial_learning_rate")
+    loss = model.loss.get_config() if hasattr(model.loss, "get_config") else {}
+    found = {
+        "optimizador": type(optimizer).__name__,
+        "learning_rate": float(rate),
+        "weight_decay": float(optimizer.weight_decay or 0.0),
+        "label_smoothing": float(loss.get("label_smoothing", 0.0)),
+    }
+    for name, value in found.items():
+        same = value == expected[name] if isinstance(value, str) else np.isclose(value, expected[name])
+        if not same:
+            changes.append(f"{name}={value:g}" if not isinstance(value, str) else f"{name} {value}")
+    if model.loss not in ("categorical_crossentropy", None) and not isinstance(
+        model.loss, keras.losses.CategoricalCrossentropy
+    ):
+        changes.append("otra pérdida")
+    return changes
+
+
 def checkpoint_for(
     config: RunConfig,
     data: CifarData,
@@ -300,9 +347,21 @@ def checkpoint_for(
 ) -> ResumableCheckpoint:
     """El ``callback_accuracy`` del curso para esta ejecución (el modelo ya compilado).
 
+    Si el código del cuaderno cambió la red o la receta (:func:`recipe_changes`),
+    lo anota en ``config``: la ejecución pasa a ser «personalizado» y sus salidas
+    van a ``salidas/personalizado/``, nunca a las carpetas del curso.
     Si en su carpeta hay un entrenamiento con otros ajustes, lo aparta a
     ``.anterior`` y lo dice; ``fresh=True`` borra lo guardado y empieza de cero.
     """
+    changes = recipe_changes(config, model)
+    if changes and not config.code_changes:
+        config.code_changes.extend(changes)
+        print(
+            f"Has cambiado el código del paso ({', '.join(changes)}): la ejecución queda como «personalizado» y "
+            f"se guarda en {config.output_dir.relative_to(config.output_dir.parent.parent)}/, sin tocar "
+            "los resultados guardados del curso.",
+            flush=True,
+        )
     if fresh:
         shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
     callback = ResumableCheckpoint(

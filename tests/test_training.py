@@ -148,6 +148,31 @@ def test_another_split_or_another_network_is_not_resumed(tiny):
     assert training.resume_settings(run_config, cifar, renamed)["model"] != settings["model"]
 
 
+def test_a_changed_network_or_recipe_runs_as_personalizado_and_never_writes_the_course(tiny, monkeypatch):
+    """«Prueba tú» con el perfil completo: cambiar la tasa o las capas en el código no pisa las salidas."""
+    cifar = tiny[1]
+    monkeypatch.delenv("CIFAR_OUTPUT_DIR")  # como en JupyterLab, sin variables de entorno
+    root = config.project_root()
+    for step in range(1, 7):  # el código de los cuadernos, sin tocar: la receta del curso
+        untouched = config.resolve_run("06_final" if step == 6 else f"0{step}", profile="completo")
+        assert training.recipe_changes(untouched, compile_like_the_report(models.build_model(step))) == []
+
+    faster = config.resolve_run("02", profile="completo")
+    assert faster.output_dir == root and faster.label == "completo"
+    model = models.build_model(2)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="categorical_crossentropy")
+    training.checkpoint_for(faster, cifar, model)
+    assert faster.label == "personalizado" and "learning_rate=0.01" in faster.describe()
+    assert faster.output_dir == faster.results_dir.parent == root / "salidas" / "personalizado"
+    assert faster.checkpoint_dir.name == "02_personalizado"  # no aparta el entrenamiento del curso
+
+    no_dropout = config.resolve_run("03", profile="completo")
+    layers = [layer for layer in models.dropout() if not isinstance(layer, keras.layers.Dropout)]
+    changed = compile_like_the_report(keras.Sequential([keras.Input((32, 32, 3)), *layers]))
+    training.checkpoint_for(no_dropout, cifar, changed)
+    assert no_dropout.code_changes == ["capas cambiadas"] and no_dropout.figures_dir.parent != root
+
+
 class Interrupted(Exception):
     """Simula que el proceso muere justo después de guardar una época."""
 
