@@ -92,7 +92,7 @@ def test_a_killed_training_resumes_from_its_last_epoch(official_archive, tmp_pat
     script = tmp_path / "entrenar.py"
     script.write_text(TRAIN_SCRIPT)
     command = [sys.executable, str(script), str(official_archive), "8"]
-    state = config.resolve_run("03", profile="prueba").checkpoint_dir / "estado.json"
+    state = config.resolve_run("03", profile="prueba", epochs=8).checkpoint_dir / "estado.json"
     environment = {**os.environ, "PYTHONPATH": str(config.project_root())}  # el guion importa tests/
     victim = subprocess.Popen(command, stdout=subprocess.PIPE, env=environment)
     deadline = time.monotonic() + 240
