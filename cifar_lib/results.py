@@ -19,7 +19,7 @@ from cifar_lib.config import DEFAULT_SEED, REPORT_RUNS, RunConfig, decimal, perc
 from cifar_lib.data import CLASS_NAMES_ES, CifarData
 from cifar_lib.device import device_name, library_versions
 from cifar_lib.files import atomic_writer
-from cifar_lib.training import TrainingRun
+from cifar_lib.training import TrainingRun, recipe_changes
 
 REQUIRED_KEYS = (
     "run",
@@ -100,6 +100,8 @@ def save_run(
     ``results/<ejecución>.json`` con la semilla por defecto y
     ``results/<ejecución>_semilla<N>.json`` con otra: cada semilla, su registro.
     """
+    if model.compiled and not config.code_changes:  # p. ej. la ejecución de 20 épocas del cuaderno 06
+        config.code_changes.extend(recipe_changes(config, model))
     record = run_record(config, data, model, training, test_accuracy, test_accuracy_with_flip)
     suffix = "" if config.seed == DEFAULT_SEED else f"_semilla{config.seed}"
     path = config.results_dir / f"{config.run}{suffix}.json"

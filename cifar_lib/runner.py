@@ -175,7 +175,7 @@ def run_notebooks(
     )
     label = "personalizado" if changes_settings else profile
     output_dir = Path(output_dir or default_output_dir(label)).resolve()
-    in_place = output_dir == project_root().resolve()
+    in_place = output_dir == project_root().resolve() and label == "completo"
     target_dir = notebooks_dir() if in_place else output_dir / "notebooks"
     seed = parameters.get("SEED", DEFAULT_SEED)
     if in_place and seed != DEFAULT_SEED:  # otra semilla: su registro va a results/, su cuaderno aparte
@@ -252,10 +252,10 @@ class IndentedEcho:
         self.stream.flush()
 
 
-#: Parámetros que no cambian la receta: con cualquier otro (EPOCHS, PEAK_LEARNING_RATE…), la
+#: Parámetros que no cambian la receta: con cualquier otro (EPOCHS, PEAK_LEARNING_RATE, PROFILE…), la
 #: ejecución es «personalizada» y no reescribe los cuadernos del curso. Otra semilla escribe su
 #: cuaderno aparte (ver :attr:`cifar_lib.config.RunConfig.results_dir`).
-NEUTRAL_PARAMETERS = ("PROFILE", "SEED", "DATA_PATH")
+NEUTRAL_PARAMETERS = ("SEED", "DATA_PATH")
 
 
 def parameter_names(path: Path) -> set[str]:

@@ -356,3 +356,14 @@ def test_a_bad_mixed_precision_value_is_explained(monkeypatch):
     monkeypatch.setenv(config.MIXED_PRECISION_ENV, "quizás")
     with pytest.raises(config.ConfigError, match="CIFAR_MIXED_PRECISION debe valer 1 o 0"):
         config.resolve_run("01", profile="prueba")
+
+
+def test_a_result_saved_from_changed_code_is_recorded_as_personalizado(tiny):
+    # Cuaderno 06: la ejecución de 20 épocas no pasa por checkpoint_for; save_run mira el modelo.
+    cifar = tiny[1]
+    layers = [layer for layer in models.dropout() if not isinstance(layer, keras.layers.Dropout)]
+    changed = compile_like_the_report(keras.Sequential([keras.Input((32, 32, 3)), *layers]))
+    short = config.resolve_run("03", profile="completo")
+    run = training.TrainingRun(history={"loss": [1.0], "val_accuracy": [0.5]}, train_seconds=1.0)
+    record = json.loads(results.save_run(short, cifar, changed, run, 0.5).read_text())
+    assert record["label"] == "personalizado" and short.code_changes == ["capas cambiadas"]
