@@ -182,32 +182,32 @@ def helper_versus_fit(step: int, count: int, epochs: int, output: Path) -> dict:
     os.environ[config.OUTPUT_ENV] = str(output)
     run_config = config.resolve_run(f"{step:02d}", profile="completo", epochs=epochs)
 
-    def plain():
-        model = compile_like_the_notebooks(models.build_model(step))
-        keras.utils.set_random_seed(run_config.seed)
+    y_train, y_val = (
+        training.one_hot(data.y_train),
+        training.one_hot(data.y_val),
+    )  # una vez, fuera de lo medido
+
+    def fit(model, callbacks=(), initial_epoch=0):
         model.fit(
             data.x_train,
-            training.one_hot(data.y_train),
+            y_train,
             batch_size=run_config.batch_size,
             epochs=epochs,
-            validation_data=(data.x_val, training.one_hot(data.y_val)),
+            validation_data=(data.x_val, y_val),
+            callbacks=list(callbacks),
+            initial_epoch=initial_epoch,
             verbose=0,
         )
+
+    def plain():
+        keras.utils.set_random_seed(run_config.seed)
+        fit(compile_like_the_notebooks(models.build_model(step)))
 
     def helper():
         model = compile_like_the_notebooks(models.build_model(step))
         callback_loss = keras.callbacks.EarlyStopping(monitor="val_loss", patience=run_config.patience)
         callback_accuracy = training.checkpoint_for(run_config, data, model, callback_loss, fresh=True)
-        model.fit(
-            data.x_train,
-            training.one_hot(data.y_train),
-            batch_size=run_config.batch_size,
-            epochs=epochs,
-            validation_data=(data.x_val, training.one_hot(data.y_val)),
-            callbacks=[callback_loss, callback_accuracy],
-            initial_epoch=callback_accuracy.restore(model),
-            verbose=0,
-        )
+        fit(model, [callback_loss, callback_accuracy], callback_accuracy.restore(model))
 
     plain()  # calentamiento
     plain_s = count * epochs / best_rate(plain, count * epochs, 2)

@@ -183,9 +183,7 @@ class RunConfig:
         caben en el ``results/`` del curso; sus figuras y su modelo no, y van a
         ``salidas/semilla<N>/``.
         """
-        if self.label == "completo" and self.seed != DEFAULT_SEED and not os.environ.get(OUTPUT_ENV):
-            return default_output_dir(self.label) / "results"
-        return self.output_dir / "results"
+        return default_output_dir(self.label) / "results"
 
     @property
     def figures_dir(self) -> Path:

@@ -318,8 +318,8 @@ def recipe_changes(config: RunConfig, model: keras.Model) -> list[str]:
     optimizer, expected = model.optimizer, COURSE_RECIPES[config.step]
     rate = optimizer.get_config()["learning_rate"]
     if isinstance(rate, dict):  # un calendario: su tasa máxima
-        settings_ = rate.get("config") if isinstance(rate.get("config"), dict) else {}
-        rate = settings_.get("warmup_target") or settings_.get("initial_learning_rate")
+        schedule = rate.get("config") if isinstance(rate.get("config"), dict) else {}
+        rate = schedule.get("warmup_target") or schedule.get("initial_learning_rate")
     if not isinstance(rate, int | float):
         changes.append("calendario de la tasa cambiado")
         rate = expected["learning_rate"]
