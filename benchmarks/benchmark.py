@@ -159,8 +159,7 @@ def augmentation_rates(
 def training_rate(step: int, batch_size: int, count: int) -> dict:
     """Entrena una época de calentamiento (compilación) y mide la segunda."""
     data = synthetic_data(count)
-    mixed = config.mixed_precision_from_environment()  # CIFAR_MIXED_PRECISION=1: bf16
-    model = compile_like_the_notebooks(models.build_model(step, mixed_precision=mixed))
+    model = compile_like_the_notebooks(models.build_model(step))
     targets = training.one_hot(data.y_train)
     model.fit(data.x_train[: batch_size * 2], targets[: batch_size * 2], batch_size=batch_size, verbose=0)
     start = time.perf_counter()
@@ -349,7 +348,6 @@ def main(argv=None) -> dict:
         "backend": keras.config.backend(),
         "device": device.device_name(),
         "versions": device.library_versions(),
-        "mixed_precision": config.mixed_precision_from_environment(),
         "cpu_count": os.cpu_count(),
         "quick": quick,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

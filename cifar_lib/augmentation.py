@@ -1,22 +1,16 @@
 """El aumento de datos del informe, rápido y para cualquier backend de Keras.
 
-El informe usaba ``ImageDataGenerator`` con estos ajustes::
-
-    rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
-    zoom_range=0.2, horizontal_flip=True, fill_mode="nearest"
-
-``ImageDataGenerator`` transforma las imágenes de una en una con SciPy, en un
-solo núcleo de la CPU. :class:`AffineAugmentation` hace la misma transformación
-aleatoria, pero compone rotación, desplazamiento, zoom y volteo en **una sola
-matriz afín por imagen** y transforma el lote entero de una vez con
-:func:`affine_sample`: calcula de dónde viene cada píxel de salida y lee los
-cuatro vecinos con un solo *gather*, todo en ``keras.ops``. Es una capa de
-Keras: va dentro del modelo, se compila con el paso de entrenamiento (XLA o
-JAX) y no hace nada al evaluar o predecir.
+El informe usaba ``ImageDataGenerator`` (:data:`REPORT_SETTINGS`), que
+transforma las imágenes de una en una con SciPy, en un solo núcleo.
+:class:`AffineAugmentation` hace la misma transformación aleatoria, pero
+compone giro, desplazamiento, zoom y volteo en una sola matriz afín por imagen
+y transforma el lote entero con :func:`affine_sample`. Es una capa de Keras: va
+dentro del modelo, se compila con el paso de entrenamiento y no actúa al evaluar.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import keras
@@ -34,25 +28,18 @@ REPORT_SETTINGS = {
 
 
 def affine_sample(images, matrices, interpolation: str = "bilinear", fill_mode: str = "nearest"):
-    """Aplica a cada imagen del lote su transformación afín, en una sola operación.
+    """Aplica a cada imagen del lote ``(batch, alto, ancho, canales)`` su transformación afín.
 
-    Da lo mismo que ``keras.ops.image.affine_transform`` (los tests lo
-    comprueban). Se escribe a mano porque el *kernel* de TensorFlow de esa
-    función no se puede compilar con XLA, y este sí: llamando a la capa lote a
-    lote en 2 núcleos de CPU, 18.426 frente a 2.388 imágenes/s con lotes de 32
-    (7,7×) y 37.433 frente a 17.737 con lotes de 512 (2,1×); con JAX, 1,2–1,3×.
-    ``benchmarks/benchmark.py`` lo vuelve a medir en cada máquina.
+    ``matrices`` tiene forma ``(batch, 8)``, el formato de
+    ``keras.ops.image.affine_transform``: para cada píxel de salida ``(x, y)``,
+    el punto de entrada es ``(a0·x + a1·y + a2, b0·x + b1·y + b2)``; fuera de
+    la imagen, ``fill_mode="nearest"`` repite el borde y ``"reflect"`` la refleja.
 
-    Parameters
-    ----------
-    images : tensor ``(batch, alto, ancho, canales)``
-    matrices : tensor ``(batch, 8)``
-        Para cada píxel de salida ``(x, y)``, el punto de entrada es
-        ``(a0·x + a1·y + a2, b0·x + b1·y + b2)`` (formato de ``affine_transform``).
-    interpolation : str
-        ``"bilinear"`` (media de los cuatro vecinos) o ``"nearest"`` (el más cercano).
-    fill_mode : str
-        Fuera de la imagen: ``"nearest"`` repite el borde, ``"reflect"`` la refleja.
+    Da lo mismo que ``affine_transform`` (los tests lo comprueban). Se escribe a
+    mano porque el *kernel* de TensorFlow de esa función no se puede compilar
+    con XLA, y este sí: en 2 núcleos de CPU, 18.426 frente a 2.388 imágenes/s
+    con lotes de 32 (7,7×) y 37.433 frente a 17.737 con lotes de 512 (2,1×); con
+    JAX, 1,2–1,3×. ``benchmarks/benchmark.py`` lo vuelve a medir en cada máquina.
     """
     batch = ops.shape(images)[0]
     height, width, channels = images.shape[1], images.shape[2], images.shape[3]
@@ -110,28 +97,13 @@ def _compiled(function):
 class AffineAugmentation(keras.layers.Layer):
     """Rotación, desplazamiento, zoom y volteo aleatorios en una sola transformación afín.
 
-    Parameters
-    ----------
-    rotation : float
-        Ángulo máximo de giro en grados (se elige uniforme en ±``rotation``).
-    width_shift, height_shift : float
-        Desplazamiento máximo como fracción del ancho y del alto.
-    zoom : float
-        Cada eje se escala por un factor uniforme en [1 − zoom, 1 + zoom],
-        independiente en x y en y, como en ``ImageDataGenerator``.
-    horizontal_flip : bool
-        Voltear en horizontal la mitad de las imágenes.
-    fill_mode : str
-        Cómo rellenar lo que queda fuera de la imagen (``"nearest"``: repetir el
-        borde; ``"reflect"``: reflejarla).
-    interpolation : str
-        ``"bilinear"`` (como ``ImageDataGenerator``) o ``"nearest"`` (el píxel más cercano).
-    whole_pixels : bool
-        Desplazar solo un número entero de píxeles, cada uno con la misma
-        probabilidad (de −m a m, con m = desplazamiento máximo × tamaño): lo que
-        hace un recorte aleatorio de una imagen rellenada.
-    seed : int, optional
-        Semilla del generador aleatorio de la capa.
+    Como ``ImageDataGenerator``: giro uniforme en ±``rotation`` grados,
+    desplazamiento de hasta ``width_shift`` y ``height_shift`` (fracciones del
+    tamaño), zoom independiente en cada eje en [1 − zoom, 1 + zoom] y volteo
+    horizontal de la mitad de las imágenes; ``fill_mode`` e ``interpolation``
+    como en :func:`affine_sample`. Con ``whole_pixels=True`` solo desplaza
+    números enteros de píxeles, todos igual de probables (de −m a m): lo que
+    hace un recorte aleatorio de una imagen rellenada.
     """
 
     def __init__(
@@ -148,7 +120,6 @@ class AffineAugmentation(keras.layers.Layer):
         **kwargs,
     ):
         kwargs.setdefault("name", "augmentation")
-        kwargs.setdefault("dtype", "float32")  # también con precisión mixta: los píxeles no pierden decimales
         super().__init__(**kwargs)
         self.rotation = rotation
         self.width_shift = width_shift
@@ -194,16 +165,11 @@ class AffineAugmentation(keras.layers.Layer):
 
     @staticmethod
     def affine_matrices(parameters: dict, height: int, width: int):
-        """Compone giro, zoom, volteo y desplazamiento en la matriz de cada imagen.
+        """Compone giro, zoom, volteo y desplazamiento en la matriz ``(batch, 8)`` de cada imagen.
 
-        En el mismo orden que ``ImageDataGenerator.apply_transform`` (un test lo
-        comprueba con los mismos parámetros): el punto de entrada de cada píxel
+        En el orden de ``ImageDataGenerator.apply_transform`` (un test lo
+        comprueba con los mismos parámetros), el punto de entrada de cada píxel
         de salida es ``centro + giro(desplazamiento + zoom(volteo(salida − centro)))``.
-
-        El resultado tiene forma ``(batch, 8)`` con el formato de
-        ``keras.ops.image.affine_transform``: para cada píxel de salida
-        ``(x, y)`` da el punto de entrada ``(a0·x + a1·y + a2, b0·x + b1·y + b2)``.
-        La transformación se aplica alrededor del centro de la imagen.
         """
         angle = parameters["rotation"] * (math.pi / 180)
         cos, sin = ops.cos(angle), ops.sin(angle)
@@ -232,18 +198,8 @@ class AffineAugmentation(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "rotation": self.rotation,
-            "width_shift": self.width_shift,
-            "height_shift": self.height_shift,
-            "zoom": self.zoom,
-            "horizontal_flip": self.horizontal_flip,
-            "fill_mode": self.fill_mode,
-            "interpolation": self.interpolation,
-            "whole_pixels": self.whole_pixels,
-            "seed": self.seed,
-        }
+        names = inspect.signature(AffineAugmentation).parameters
+        return {**super().get_config(), **{name: getattr(self, name) for name in names if name != "kwargs"}}
 
 
 # Los modelos guardados antes de que la capa se llamara así (models/mas_alla_del_90.keras) la nombran
@@ -252,24 +208,19 @@ keras.saving.get_custom_objects()["cifar_lib>SeedAugmentation"] = AffineAugmenta
 
 
 def build_augmentation(seed: int | None = None) -> AffineAugmentation:
-    """La capa de aumento con los ajustes del informe (ver :data:`REPORT_SETTINGS`)."""
-    return AffineAugmentation(
-        rotation=REPORT_SETTINGS["rotation_range"],
-        width_shift=REPORT_SETTINGS["width_shift_range"],
-        height_shift=REPORT_SETTINGS["height_shift_range"],
-        zoom=REPORT_SETTINGS["zoom_range"],
-        horizontal_flip=REPORT_SETTINGS["horizontal_flip"],
-        fill_mode=REPORT_SETTINGS["fill_mode"],
-        seed=seed,
-    )
+    """La capa de aumento con los ajustes del informe: los valores por defecto de la capa.
+
+    Son los de :data:`REPORT_SETTINGS` (un test lo comprueba): giro de hasta 20°,
+    desplazamiento y zoom de hasta un 20 %, volteo horizontal y relleno repitiendo el borde.
+    """
+    return AffineAugmentation(seed=seed)
 
 
 def build_crop_and_flip(padding: int = 4, seed: int | None = None) -> AffineAugmentation:
-    """El aumento de las recetas modernas de CIFAR-10: recorte aleatorio con relleno y volteo.
+    """Recorte aleatorio con relleno y volteo, el aumento de las recetas modernas de CIFAR-10.
 
-    Equivale a rellenar la imagen con ``padding`` píxeles reflejados en cada
-    borde y recortar al azar un cuadrado de 32×32: un desplazamiento entero de
-    hasta ``padding`` píxeles en cada eje, sin giro ni zoom.
+    Equivale a rellenar con ``padding`` píxeles reflejados y recortar al azar un
+    cuadrado de 32×32: un desplazamiento entero de hasta ``padding`` píxeles.
     """
     return AffineAugmentation(
         rotation=0,
@@ -286,12 +237,7 @@ def build_crop_and_flip(padding: int = 4, seed: int | None = None) -> AffineAugm
 
 
 def legacy_image_data_generator():
-    """El ``ImageDataGenerator`` del informe, solo para comparar.
-
-    Keras 3 ya no lo ofrece en su API pública; sobrevive en
-    ``keras.src.legacy``. Transforma imagen a imagen con SciPy en la CPU, por
-    eso el curso recomienda :func:`build_augmentation`.
-    """
+    """El ``ImageDataGenerator`` del informe, solo para comparar (Keras 3 lo guarda en ``keras.src.legacy``)."""
     from keras.src.legacy.preprocessing.image import ImageDataGenerator
 
     return ImageDataGenerator(**REPORT_SETTINGS)

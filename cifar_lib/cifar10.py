@@ -9,18 +9,7 @@ OFFICIAL_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c00
 OFFICIAL_FILENAME = "cifar-10-python.tar.gz"
 
 #: Nombres de las clases en el orden de las etiquetas 0–9.
-CLASS_NAMES_EN = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
+CLASS_NAMES_EN = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CLASS_NAMES_ES = (
     "avión",
     "automóvil",

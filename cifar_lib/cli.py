@@ -1,16 +1,4 @@
-"""Línea de órdenes del curso: ``python -m cifar_lib …``.
-
-Órdenes:
-
-``ejecutar [--perfil P] [PASOS...]``
-    Ejecuta los cuadernos (todos o los pasos dados) y muestra la tabla resumen.
-    Cada entrenamiento guarda un punto de control por época: si se
-    interrumpe, la misma orden continúa desde la última época completada.
-``resumen [--resultados CARPETA]``
-    Imprime la tabla resumen de los resultados guardados.
-``predecir IMAGEN [IMAGEN...]``
-    Clasifica imágenes con el mejor modelo guardado (el del cuaderno 07 o el del 06).
-"""
+"""Línea de órdenes del curso, ``python -m cifar_lib``: ``ejecutar``, ``resumen`` y ``predecir`` (``-h`` las explica)."""
 
 from __future__ import annotations
 
@@ -49,11 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--destino", type=Path, default=None, help="carpeta para cuadernos, resultados y figuras"
-    )
-    run.add_argument(
-        "--precision-mixta",
-        action="store_true",
-        help="entrena en bf16, con los pesos en float32 (pensado para GPU)",
     )
     run.add_argument(
         "-p",
@@ -99,23 +82,19 @@ def main(argv: list[str] | None = None) -> int:
             from cifar_lib.runner import NotebookFailure, parse_parameters, run_notebooks
 
             try:
-                run_notebooks(
-                    args.pasos,
-                    args.perfil,
-                    args.destino,
-                    parse_parameters(args.parametro),
-                    mixed_precision=args.precision_mixta,
-                )
+                run_notebooks(args.pasos, args.perfil, args.destino, parse_parameters(args.parametro))
             except NotebookFailure as failure:
                 print(f"\nError: {failure}", file=sys.stderr)
                 return 1
         elif args.command == "resumen":
-            from cifar_lib.results import load_runs, markdown_table, replace_section, summary_table
+            from cifar_lib.results import load_runs, replace_section, summary_table
 
             folder = args.resultados or project_root() / "results"
             print(summary_table(folder))
             if args.readme:
-                replace_section(project_root() / "README.md", "resultados", markdown_table(folder))
+                replace_section(
+                    project_root() / "README.md", "resultados", summary_table(folder, markdown=True)
+                )
                 print("\nTabla actualizada en README.md")
             if args.figuras:
                 from cifar_lib.plots import compare_runs

@@ -1,31 +1,13 @@
-"""Perfiles de ejecución y validación de los parámetros de cada experimento.
+"""Perfiles de ejecución y validación de los parámetros de cada cuaderno.
 
-Cada cuaderno declara sus parámetros como valores simples (la celda
-``parameters``) y los pasa a :func:`resolve_run`, que los comprueba, completa
-los que faltan con los del perfil y devuelve un :class:`RunConfig` inmutable.
-Cualquier valor inválido se detiene aquí, con un mensaje en español, antes de
-cargar datos o entrenar.
-
-Variables de entorno que se leen:
-
-``CIFAR_PROFILE``
-    Perfil por defecto cuando el cuaderno no elige uno (``completo``,
-    ``rapido`` o ``prueba``).
-``CIFAR10_PATH``
-    Copia local de CIFAR-10 (la lee :mod:`cifar_lib.data`).
-``CIFAR_OUTPUT_DIR``
-    Carpeta donde se escriben ``results/``, ``figures/`` y ``models/``. Sin
-    ella, rige :func:`default_output_dir`: solo una ejecución del perfil
-    ``completo`` con sus propios ajustes escribe en las carpetas del proyecto;
-    cualquier otra, en ``salidas/<perfil>/``, para no pisar nunca las salidas
-    guardadas del curso.
-``CIFAR_CACHE``
-    Caché del usuario (por defecto ``~/.cache/cifar_lib``): la copia ``.npz``
-    de los datos, la descarga oficial y los puntos de control de cada
-    entrenamiento, que así sobreviven fuera de la carpeta del proyecto.
-``CIFAR_MIXED_PRECISION``
-    ``1`` para entrenar con precisión mixta bf16 (pensado para GPU). Por
-    defecto, todo en float32, como el informe.
+La celda ``parameters`` de cada cuaderno pasa sus valores a :func:`resolve_run`,
+que los comprueba (un valor inválido se detiene aquí, con un mensaje en
+español), completa los que faltan con los del perfil y devuelve un
+:class:`RunConfig`. Variables de entorno: ``CIFAR_PROFILE`` (perfil por
+defecto), ``CIFAR10_PATH`` (copia local de los datos), ``CIFAR_OUTPUT_DIR``
+(otra carpeta para resultados, figuras y modelos: ver
+:func:`default_output_dir`) y ``CIFAR_CACHE`` (la caché del usuario, por
+defecto ``~/.cache/cifar_lib``: datos decodificados, descarga y puntos de control).
 """
 
 from __future__ import annotations
@@ -36,12 +18,10 @@ from pathlib import Path
 
 PROFILE_ENV = "CIFAR_PROFILE"
 OUTPUT_ENV = "CIFAR_OUTPUT_DIR"
-MIXED_PRECISION_ENV = "CIFAR_MIXED_PRECISION"
 CACHE_ENV = "CIFAR_CACHE"
 
 #: Tamaños del CIFAR-10 oficial tras la división 45.000 / 5.000.
 FULL_TRAIN, FULL_VAL, FULL_TEST = 45_000, 5_000, 10_000
-VAL_FRACTION = 0.1
 
 
 class ConfigError(ValueError):
@@ -106,26 +86,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in [
-        Profile(
-            "completo",
-            "los hiperparámetros del informe: 45.000 imágenes, 20 o 100 épocas",
-        ),
-        Profile(
-            "rapido",
-            "para un portátil o CI: 2.000 imágenes y 2 épocas",
-            epochs=2,
-            train_samples=2_000,
-            val_samples=500,
-            test_samples=1_000,
-        ),
-        Profile(
-            "prueba",
-            "para los tests automáticos: 400 imágenes y 1 época",
-            epochs=1,
-            train_samples=400,
-            val_samples=50,
-            test_samples=200,
-        ),
+        Profile("completo", "los hiperparámetros del informe: 45.000 imágenes, 20 o 100 épocas"),
+        Profile("rapido", "para un portátil o CI: 2.000 imágenes y 2 épocas", 2, 2_000, 500, 1_000),
+        Profile("prueba", "para los tests automáticos: 400 imágenes y 1 época", 1, 400, 50, 200),
     ]
 }
 DEFAULT_PROFILE = "completo"
@@ -149,7 +112,6 @@ class RunConfig:
     seed: int
     patience: int
     data_path: str | None
-    mixed_precision: bool = False
     overrides: tuple[tuple[str, object], ...] = ()
     #: Lo que se cambió en el código del cuaderno (la red, el optimizador, la pérdida): lo
     #: anota :func:`cifar_lib.training.checkpoint_for` al ver el modelo, antes de entrenar.
@@ -205,7 +167,6 @@ class RunConfig:
             f"Ejecución {self.run} (paso {self.step}): perfil {self.profile_text}, "
             f"{plural(self.epochs, 'época')}, lote {self.batch_size}, "
             f"imágenes de entrenamiento: {sizes}, semilla {self.seed}"
-            + (", precisión mixta bf16" if self.mixed_precision else "")
         )
 
 
@@ -305,20 +266,6 @@ def check_fraction(name: str, value: object) -> float:
     return float(value)
 
 
-def mixed_precision_from_environment() -> bool:
-    """``True`` si ``CIFAR_MIXED_PRECISION`` pide precisión mixta (``1``, ``sí``, ``true``)."""
-    value = os.environ.get(MIXED_PRECISION_ENV, "").strip().lower()
-    if value in ("", "0", "no", "false"):
-        return False
-    if value in ("1", "si", "sí", "true"):
-        return True
-    raise ConfigError(f"{MIXED_PRECISION_ENV} debe valer 1 o 0, pero vale {value!r}.")
-
-
-def _optional_size(name: str, value: object, maximum: int) -> int | None:
-    return None if value is None else check_positive_int(name, value, maximum)
-
-
 def resolve_run(
     run: str,
     profile: str | None = None,
@@ -330,89 +277,54 @@ def resolve_run(
     seed: int = DEFAULT_SEED,
     patience: int = DEFAULT_PATIENCE,
     data_path: str | None = None,
-    mixed_precision: bool | None = None,
 ) -> RunConfig:
     """Valida los parámetros de un cuaderno y devuelve la configuración completa (no toca Keras).
 
-    Parameters
-    ----------
-    run : str
-        Ejecución del informe (``"01"`` … ``"05"``, ``"06_20_epocas"``, ``"06_final"``).
-    profile : str, optional
-        ``completo``, ``rapido`` o ``prueba``. Sin valor: ``CIFAR_PROFILE`` o ``completo``.
-    epochs, batch_size : int, optional
-        Sin valor: los del perfil, y si el perfil no los fija, los del informe.
-    train_samples, val_samples, test_samples : int, optional
-        Cuántas imágenes usar de cada parte. Sin valor: las del perfil.
-    seed : int
-        Semilla de Keras, NumPy y Python (se fija al construir el modelo).
-    patience : int
-        Épocas sin mejora en la pérdida de validación antes de parar.
-    data_path : str, optional
-        Copia local de CIFAR-10; sin valor se usa ``CIFAR10_PATH`` o la descarga.
-    mixed_precision : bool, optional
-        Entrenar en bf16 (los pesos siguen en float32). Sin valor: ``CIFAR_MIXED_PRECISION``.
-
-    Raises
-    ------
-    ConfigError
-        Si algún valor no es válido; el mensaje dice cuáles lo son.
+    ``run`` es una ejecución de :data:`REPORT_RUNS`; ``profile``, uno de
+    :data:`PROFILES` (sin valor: ``CIFAR_PROFILE`` o ``completo``). Lo que no se
+    indica (``None``) toma el valor del perfil y, si el perfil no lo fija, el
+    del informe. Un valor que difiere del perfil queda en ``overrides``: la
+    ejecución pasa a ser «personalizado». Lanza :class:`ConfigError`, con los
+    valores válidos, si alguno no lo es.
     """
     report_run = check_run(run)
     chosen = PROFILES[check_profile(profile)]
-    requested = {
-        "EPOCHS": epochs,
-        "BATCH_SIZE": batch_size,
-        "TRAIN_SAMPLES": train_samples,
-        "VAL_SAMPLES": val_samples,
-        "TEST_SAMPLES": test_samples,
-    }
-    if epochs is None:
-        epochs = chosen.epochs or report_run.epochs
-    epochs = check_positive_int("EPOCHS", epochs)
-    batch_size = check_positive_int("BATCH_SIZE", report_run.batch_size if batch_size is None else batch_size)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"El parámetro SEED debe ser un entero ≥ 0, pero vale {seed!r}.")
-    if data_path is not None and not isinstance(data_path, str | os.PathLike):
-        raise ConfigError(f"El parámetro DATA_PATH debe ser una ruta o None, pero vale {data_path!r}.")
-    if mixed_precision is None:
-        mixed_precision = mixed_precision_from_environment()
-    if not isinstance(mixed_precision, bool):
-        raise ConfigError(
-            f"El parámetro MIXED_PRECISION debe ser True o False, pero vale {mixed_precision!r}."
-        )
-    patience = check_positive_int("PATIENCE", patience)
     profile_values = {
         "EPOCHS": chosen.epochs or report_run.epochs,
         "BATCH_SIZE": report_run.batch_size,
         "TRAIN_SAMPLES": chosen.train_samples,
         "VAL_SAMPLES": chosen.val_samples,
         "TEST_SAMPLES": chosen.test_samples,
+        "PATIENCE": DEFAULT_PATIENCE,
     }
-    overrides = [(k, v) for k, v in requested.items() if v is not None and v != profile_values[k]]
-    if patience != DEFAULT_PATIENCE:
-        overrides.append(("PATIENCE", patience))
-    if mixed_precision:
-        overrides.append(("MIXED_PRECISION", True))
-    run_config = RunConfig(
+    requested = {
+        "EPOCHS": epochs,
+        "BATCH_SIZE": batch_size,
+        "TRAIN_SAMPLES": train_samples,
+        "VAL_SAMPLES": val_samples,
+        "TEST_SAMPLES": test_samples,
+        "PATIENCE": patience,
+    }
+    values = {k: profile_values[k] if v is None else v for k, v in requested.items()}
+    most = {"TRAIN_SAMPLES": FULL_TRAIN, "VAL_SAMPLES": FULL_VAL, "TEST_SAMPLES": FULL_TEST}
+    for name, value in values.items():
+        if value is not None:
+            check_positive_int(name, value, most.get(name))
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"El parámetro SEED debe ser un entero ≥ 0, pero vale {seed!r}.")
+    if data_path is not None and not isinstance(data_path, str | os.PathLike):
+        raise ConfigError(f"El parámetro DATA_PATH debe ser una ruta o None, pero vale {data_path!r}.")
+    return RunConfig(
         run=run,
         step=report_run.step,
         profile=chosen.name,
-        epochs=epochs,
-        batch_size=batch_size,
-        train_samples=_optional_size(
-            "TRAIN_SAMPLES", chosen.train_samples if train_samples is None else train_samples, FULL_TRAIN
-        ),
-        val_samples=_optional_size(
-            "VAL_SAMPLES", chosen.val_samples if val_samples is None else val_samples, FULL_VAL
-        ),
-        test_samples=_optional_size(
-            "TEST_SAMPLES", chosen.test_samples if test_samples is None else test_samples, FULL_TEST
-        ),
+        epochs=values["EPOCHS"],
+        batch_size=values["BATCH_SIZE"],
+        train_samples=values["TRAIN_SAMPLES"],
+        val_samples=values["VAL_SAMPLES"],
+        test_samples=values["TEST_SAMPLES"],
         seed=seed,
-        patience=patience,
+        patience=values["PATIENCE"],
         data_path=None if data_path is None else str(data_path),
-        mixed_precision=bool(mixed_precision),
-        overrides=tuple(overrides),
+        overrides=tuple((k, v) for k, v in values.items() if v != profile_values[k]),
     )
-    return run_config

@@ -1,24 +1,11 @@
 """CIFAR-10: encontrar los datos, leerlos con seguridad, dividirlos y escalarlos.
 
-Fuentes que se aceptan (en este orden de preferencia):
-
-1. La ruta que se pasa a :func:`load_cifar10` o, si no hay, la de la variable
-   de entorno ``CIFAR10_PATH``. Puede ser:
-
-   - el archivo oficial ``cifar-10-python.tar.gz`` o su carpeta extraída
-     ``cifar-10-batches-py/``;
-   - una carpeta de imágenes ``train/<clase>/*`` y ``test/<clase>/*`` (PNG o
-     JPEG, nombres de clase en inglés), o un ``.tar.gz`` que la contenga.
-
-2. Si no se indica ninguna, la descarga oficial, comprobada con su sha256.
-
-Lo que hubo que decodificar se guarda en una caché ``.npz`` identificada por
-el sha256 de la fuente, así que la segunda carga tarda segundos.
-
-Cada formato se lee en su módulo: :mod:`cifar_lib.official` (los lotes
-*pickle* oficiales, con un lector que no ejecuta código, y la descarga) y
-:mod:`cifar_lib.image_folders`. Las clases y la forma de las imágenes están en
-:mod:`cifar_lib.cifar10`.
+La fuente es la ruta que se pasa a :func:`load_cifar10` o la de ``CIFAR10_PATH``:
+el archivo oficial ``cifar-10-python.tar.gz`` o su carpeta extraída (lo lee
+:mod:`cifar_lib.official`), o carpetas de imágenes ``train/<clase>/*`` y
+``test/<clase>/*``, sueltas o en un ``.tar.gz`` (:mod:`cifar_lib.image_folders`).
+Sin ninguna, la descarga oficial, comprobada con su sha256. Lo decodificado se
+guarda en una caché ``.npz`` con el sha256 de la fuente: la segunda carga tarda segundos.
 """
 
 from __future__ import annotations
@@ -42,9 +29,8 @@ from cifar_lib.cifar10 import (  # noqa: F401 (se reexportan: data es la puerta 
     SPLIT_SEED,
     DataError,
 )
-from cifar_lib.config import VAL_FRACTION, check_fraction
 from cifar_lib.config import cache_dir as default_cache_dir
-from cifar_lib.files import atomic_writer
+from cifar_lib.files import replace_atomically
 from cifar_lib.image_folders import image_root, read_image_folder
 from cifar_lib.official import batches_folder, download_official, file_sha256, read_official
 
@@ -88,33 +74,19 @@ def load_cifar10(
     train_samples: int | None = None,
     val_samples: int | None = None,
     test_samples: int | None = None,
-    val_fraction: float = VAL_FRACTION,
     cache_dir: str | os.PathLike | None = None,
 ) -> CifarData:
-    """Carga CIFAR-10, lo divide en entrenamiento/validación/test y lo escala a [0, 1].
+    """Carga CIFAR-10, separa 5.000 imágenes de validación y escala los píxeles a [0, 1].
 
-    Parameters
-    ----------
-    source : ruta, optional
-        Copia local (ver el módulo). Sin valor: ``CIFAR10_PATH`` y, si tampoco
-        existe, la descarga oficial.
-    train_samples, val_samples, test_samples : int, optional
-        Usar solo las primeras N imágenes de cada parte (ya barajadas).
-    val_fraction : float
-        Parte del entrenamiento oficial que se reserva para validación
-        (0,1 → 45.000 / 5.000), estratificada por clase.
-    cache_dir : ruta, optional
-        Carpeta de la caché ``.npz``; por defecto ``CIFAR_CACHE`` o
-        ``~/.cache/cifar_lib``.
-
-    Raises
-    ------
-    DataError
-        Si no hay datos, no se pueden descargar o están dañados.
+    ``source`` es una copia local (ver el módulo); sin ella, ``CIFAR10_PATH`` y,
+    si tampoco hay, la descarga oficial. ``train_samples`` (y los otros dos)
+    toman solo las N primeras imágenes de cada parte, ya barajadas. La caché
+    ``.npz`` va a ``cache_dir`` (por defecto, ``CIFAR_CACHE`` o
+    ``~/.cache/cifar_lib``). Lanza :class:`DataError` si no hay datos, no se
+    pueden descargar o están dañados.
     """
-    val_fraction = check_fraction("val_fraction", val_fraction)
     x_train, y_train, x_test, y_test, description, digest = read_raw(source, cache_dir)
-    train_idx, val_idx = split_indices(y_train, val_fraction)
+    train_idx, val_idx = split_indices(y_train)
     rng = np.random.default_rng(SPLIT_SEED + 1)
     test_idx = np.arange(len(y_test)) if test_samples is None else rng.permutation(len(y_test))
     train_idx = _take(train_idx, train_samples, "TRAIN_SAMPLES", "entrenamiento")
@@ -143,7 +115,7 @@ def scale(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / np.float32(255)
 
 
-def split_indices(labels: np.ndarray, val_fraction: float, seed: int = SPLIT_SEED):
+def split_indices(labels: np.ndarray, val_fraction: float = 0.1, seed: int = SPLIT_SEED):
     """Separa validación estratificada por clase, con semilla fija, y baraja cada parte.
 
     Devuelve ``(train_idx, val_idx)``. Con ``val_fraction=0.1`` sobre el
@@ -206,9 +178,14 @@ def read_raw(source=None, cache_dir=None):
     reader = read_official if kind.startswith("official") else read_image_folder
     x_train, y_train, x_test, y_test = reader(path)
     validate_arrays(x_train, y_train, x_test, y_test, path.name)
-    cache.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(cached) as handle:
-        np.savez(handle, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, kind=np.array(kind))
+    arrays = {
+        "x_train": x_train,
+        "y_train": y_train,
+        "x_test": x_test,
+        "y_test": y_test,
+        "kind": np.array(kind),
+    }
+    replace_atomically(cached, lambda temporary: np.savez(temporary, **arrays))
     return x_train, y_train, x_test, y_test, description, digest
 
 

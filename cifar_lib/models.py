@@ -6,21 +6,6 @@ cuaderno la muestra con :func:`show_code`. ``build_model(step)`` la envuelve en
 un ``keras.Sequential`` sin compilar. Cada capa lleva un nombre fijo
 (``conv_1``, ``pool_1``…), así que ``model.summary()`` sale igual por muchos
 modelos que se hayan creado antes en el mismo kernel.
-
-=====  ==========================================  ==========
-paso   idea                                        parámetros
-=====  ==========================================  ==========
-1      una convolución 6×6 y una capa densa             98.993
-2      tres convoluciones 6×6 con max pooling          127.130
-3      más filtros y dropout                           359.402
-4      lo mismo con batch normalization                360.298
-5      red profunda estilo VGG                       3.253.834
-6      la red del paso 5 con aumento de datos        3.253.834
-7      la red del paso 5 con una receta moderna      3.253.834
-=====  ==========================================  ==========
-
-La capa de salida calcula siempre en float32 (``dtype="float32"``): con
-precisión mixta, el softmax y la pérdida no pierden decimales.
 """
 
 from __future__ import annotations
@@ -44,7 +29,7 @@ def basic() -> list[layers.Layer]:
         layers.Conv2D(3, 6, padding="same", activation="relu", name="conv_1"),
         layers.Flatten(name="flatten"),
         layers.Dense(32, activation="relu", name="dense"),
-        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+        layers.Dense(10, activation="softmax", name="output"),
     ]
 
 
@@ -59,7 +44,7 @@ def three_convs() -> list[layers.Layer]:
         layers.MaxPooling2D(2, name="pool_3"),
         layers.Flatten(name="flatten"),
         layers.Dense(32, activation="relu", name="dense"),
-        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+        layers.Dense(10, activation="softmax", name="output"),
     ]
 
 
@@ -76,7 +61,7 @@ def dropout() -> list[layers.Layer]:
         layers.Dropout(0.25, name="dropout_3"),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense"),
-        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+        layers.Dense(10, activation="softmax", name="output"),
     ]
 
 
@@ -96,7 +81,7 @@ def batch_norm() -> list[layers.Layer]:
         layers.Dropout(0.25, name="dropout_3"),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense"),
-        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+        layers.Dense(10, activation="softmax", name="output"),
     ]
 
 
@@ -129,7 +114,7 @@ def deep() -> list[layers.Layer]:
         layers.Dense(512, activation="relu", name="dense"),
         layers.BatchNormalization(name="bn_dense"),
         layers.Dropout(0.5, name="dropout_dense"),
-        layers.Dense(10, activation="softmax", dtype="float32", name="output"),
+        layers.Dense(10, activation="softmax", name="output"),
     ]
 
 
@@ -161,26 +146,14 @@ BUILDERS = {
 }
 
 
-def build_model(step: int, mixed_precision: bool = False) -> keras.Sequential:
+def build_model(step: int) -> keras.Sequential:
     """Devuelve, sin compilar, la red del paso ``step`` (1–6 del informe, 7 del cuaderno 07).
 
     Los pesos iniciales salen del generador aleatorio de Keras: llama antes a
     ``keras.utils.set_random_seed(SEED)`` para que sean siempre los mismos.
-    Con ``mixed_precision=True`` las capas calculan en bf16 (los pesos, la
-    salida y el aumento siguen en float32); si no, todo en float32, como el informe.
-
-    Raises
-    ------
-    cifar_lib.config.ConfigError
-        Si ``step`` no es un paso del curso.
     """
     builder, name = BUILDERS[check_step(step)]
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16" if mixed_precision else "float32")
-    try:  # la política de tipos decide cómo se crean las capas, y solo las de este modelo
-        return keras.Sequential([keras.Input(IMAGE_SHAPE, name="image"), *builder()], name=name)
-    finally:
-        keras.config.set_dtype_policy(previous)
+    return keras.Sequential([keras.Input(IMAGE_SHAPE, name="image"), *builder()], name=name)
 
 
 def show_code(step: int):

@@ -18,41 +18,34 @@ import numpy as np
 from cifar_lib.config import DEFAULT_SEED, REPORT_RUNS, RunConfig, decimal, percent, plural, thousands
 from cifar_lib.data import CLASS_NAMES_ES, CifarData
 from cifar_lib.device import device_name, library_versions
-from cifar_lib.files import atomic_writer
+from cifar_lib.files import replace_atomically
 from cifar_lib.training import TrainingRun, recipe_changes
 
-REQUIRED_KEYS = (
-    "run",
-    "step",
-    "profile",
-    "params",
-    "epochs_run",
-    "test_accuracy",
-    "train_seconds",
-    "backend",
-    "device",
-    "data_source",
-    "data_sha256",
-    "created",
-)
+#: Lo que todo resultado del curso tiene (``load_runs`` rechaza un JSON sin ello).
+REQUIRED_KEYS = ("run", "step", "title", "profile", "label", "seed", "params", "epochs_run", "test_accuracy")
+REQUIRED_KEYS += ("train_seconds", "backend", "device", "data_source", "data_sha256", "created")
 
 
-def run_record(
+def save_run(
     config: RunConfig,
     data: CifarData,
     model: keras.Model,
     training: TrainingRun,
     test_accuracy: float,
     test_accuracy_with_flip: float | None = None,
-) -> dict:
-    """El diccionario que se guarda como resultado de una ejecución.
+) -> Path:
+    """Guarda el resultado de una ejecución, de forma atómica, y devuelve su ruta.
 
-    ``test_accuracy`` es siempre la precisión de una sola pasada por imagen; la
-    que promedia cada imagen con su reflejo (``evaluate_with_flip``) va aparte,
-    en ``test_accuracy_with_flip``.
+    ``results/<ejecución>.json`` con la semilla por defecto y
+    ``results/<ejecución>_semilla<N>.json`` con otra: cada semilla, su registro.
+    ``test_accuracy`` es la precisión de una sola pasada por imagen; la que
+    promedia cada imagen con su reflejo (``evaluate_with_flip``) va aparte.
     """
+    if model.compiled and not config.code_changes:  # p. ej. la ejecución de 20 épocas del cuaderno 06
+        config.code_changes.extend(recipe_changes(config, model))
     report_run = REPORT_RUNS[config.run]
-    return {
+    with_flip = None if test_accuracy_with_flip is None else round(float(test_accuracy_with_flip), 6)
+    record = {
         "run": config.run,
         "step": config.step,
         "title": report_run.title,
@@ -69,9 +62,7 @@ def run_record(
         "test_samples": len(data.y_test),
         "seed": config.seed,
         "test_accuracy": round(float(test_accuracy), 6),
-        "test_accuracy_with_flip": (
-            None if test_accuracy_with_flip is None else round(float(test_accuracy_with_flip), 6)
-        ),
+        "test_accuracy_with_flip": with_flip,
         "report_accuracy": report_run.report_accuracy,
         "train_seconds": round(training.train_seconds, 2),
         "resumed_from_epoch": training.resumed_from_epoch,
@@ -79,36 +70,15 @@ def run_record(
         "history": {k: [round(v, 6) for v in values] for k, values in training.history.items()},
         "backend": keras.config.backend(),
         "device": device_name(),
-        "mixed_precision": config.mixed_precision,
         "versions": library_versions(),
         "data_source": data.source,
         "data_sha256": data.sha256,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def save_run(
-    config: RunConfig,
-    data: CifarData,
-    model: keras.Model,
-    training: TrainingRun,
-    test_accuracy: float,
-    test_accuracy_with_flip: float | None = None,
-) -> Path:
-    """Escribe el resultado de forma atómica y devuelve su ruta.
-
-    ``results/<ejecución>.json`` con la semilla por defecto y
-    ``results/<ejecución>_semilla<N>.json`` con otra: cada semilla, su registro.
-    """
-    if model.compiled and not config.code_changes:  # p. ej. la ejecución de 20 épocas del cuaderno 06
-        config.code_changes.extend(recipe_changes(config, model))
-    record = run_record(config, data, model, training, test_accuracy, test_accuracy_with_flip)
     suffix = "" if config.seed == DEFAULT_SEED else f"_semilla{config.seed}"
     path = config.results_dir / f"{config.run}{suffix}.json"
-    with atomic_writer(path, "w") as handle:
-        json.dump(record, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
-    return path
+    text = json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+    return replace_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def load_runs(results_dir: str | Path) -> list[dict]:
@@ -121,7 +91,7 @@ def load_runs(results_dir: str | Path) -> list[dict]:
             raise ValueError(f"{path.name} no es un resultado del curso: le faltan {missing}.")
         runs.append(record)
     order = list(REPORT_RUNS)
-    return sorted(runs, key=lambda r: order.index(r["run"]) if r["run"] in order else len(order))
+    return sorted(runs, key=lambda r: (order.index(r["run"]) if r["run"] in order else len(order), r["seed"]))
 
 
 def load_history(results_dir: str | Path, run: str) -> dict | None:
@@ -169,29 +139,25 @@ def seeds_text(records: list[dict]) -> str:
 
 
 def summary_rows(runs: list[dict]) -> list[dict]:
-    """Una fila por ejecución, con la precisión nuestra y la del informe.
+    """Una fila por ejecución (en el orden de ``runs``), con la precisión nuestra y la del informe.
 
     Si una ejecución se repitió con varias semillas (con la misma etiqueta), una
     sola fila: la de la semilla por defecto, con la media y la desviación típica
     de todas en la columna de precisión.
     """
-    rows, done = [], set()
-    for record in sorted(
-        runs, key=lambda r: r.get("seed", DEFAULT_SEED) != DEFAULT_SEED
-    ):  # la semilla por defecto, primero
-        key = (record["run"], record.get("label", record["profile"]))
-        if key in done:
-            continue
-        done.add(key)
-        seeds = [r for r in runs if (r["run"], r.get("label", r["profile"])) == key]
+    rows = []
+    for record in runs:
+        seeds = [r for r in runs if (r["run"], r["label"]) == (record["run"], record["label"])]
+        if record["seed"] != min(seeds, key=lambda r: r["seed"] != DEFAULT_SEED)["seed"]:
+            continue  # otra semilla de una ejecución que ya tiene fila
         report_run = REPORT_RUNS.get(record["run"])
         rows.append(
             {
                 "ejecución": record["run"],
                 "paso": record["step"],
-                "qué cambia": record.get("title", ""),
+                "qué cambia": record["title"],
                 "parámetros": thousands(record["params"]),
-                "perfil": key[1],
+                "perfil": record["label"],
                 "épocas": epochs_text(record),
                 "tiempo": format_seconds(record["train_seconds"]),
                 "precisión test": accuracy_text(record) if len(seeds) == 1 else seeds_text(seeds),
@@ -199,23 +165,17 @@ def summary_rows(runs: list[dict]) -> list[dict]:
                 "dispositivo": f"{record['backend']}, {record['device']}",
             }
         )
-    order = list(REPORT_RUNS)
-    return sorted(
-        rows, key=lambda row: order.index(row["ejecución"]) if row["ejecución"] in order else len(order)
-    )
+    return rows
 
 
 def seed_table(results_dir: str | Path, run: str) -> str:
     """Tabla Markdown de una ejecución repetida con varias semillas: cada una, la media y la desviación típica."""
-    records = sorted(
-        (r for r in load_runs(results_dir) if r["run"] == run and r.get("label", r["profile"]) == "completo"),
-        key=lambda r: r.get("seed", DEFAULT_SEED),
-    )
+    records = [r for r in load_runs(results_dir) if r["run"] == run and r["label"] == "completo"]
     if not records:
         return f"No hay ejecuciones completas de {run} en {Path(results_dir).name}/."
     rows = [
         {
-            "semilla": r.get("seed", DEFAULT_SEED),
+            "semilla": r["seed"],
             "precisión test": percent(r["test_accuracy"]),
             "mejor época": r.get("best_epoch"),
         }
@@ -249,18 +209,12 @@ def render_table(rows: list[dict], markdown: bool = False, numeric: tuple[str, .
     return "\n".join([fit(headers), fit(["-" * w for w in widths]), *(fit(line) for line in cells)])
 
 
-def summary_table(results_dir: str | Path) -> str:
-    """La tabla resumen como texto alineado, lista para imprimir."""
+def summary_table(results_dir: str | Path, markdown: bool = False) -> str:
+    """La tabla resumen, en texto alineado para imprimir o en Markdown (la del README)."""
     rows = summary_rows(load_runs(results_dir))
     if not rows:
         return f"No hay resultados en {Path(results_dir).name}/ todavía: ejecuta los cuadernos."
-    return render_table(rows)
-
-
-def markdown_table(results_dir: str | Path) -> str:
-    """La misma tabla en Markdown (para el README)."""
-    rows = summary_rows(load_runs(results_dir))
-    return render_table(rows, markdown=True) if rows else ""
+    return render_table(rows, markdown=markdown)
 
 
 def confusion_counts(true_labels, predicted_labels, num_classes: int = 10) -> np.ndarray:
@@ -281,13 +235,12 @@ def provenance_line(config: RunConfig, data: CifarData) -> str:
 
     En varias líneas cortas, para que se lea entera en JupyterLab sin desplazarse.
     """
-    precision = ", precisión mixta bf16" if config.mixed_precision else ""
     return "\n".join(
         [
             "Procedencia de las salidas:",
             f"  perfil {config.profile_text}, {plural(config.epochs, 'época')}, lote {config.batch_size}, "
             f"{thousands(len(data.y_train))} imágenes de entrenamiento",
-            f"  backend {keras.config.backend()} en {device_name()}{precision}; {dt.date.today().isoformat()}",
+            f"  backend {keras.config.backend()} en {device_name()}; {dt.date.today().isoformat()}",
             f"  datos: {data.source}, sha256 {data.sha256[:12]}…",
         ]
     )
@@ -301,8 +254,8 @@ def replace_section(document: Path, name: str, content: str) -> None:
         raise ValueError(f"{document.name} no tiene las marcas {start} y {end}.")
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
-    with atomic_writer(document, "w") as handle:
-        handle.write(f"{before}{start}\n{content.strip()}\n{end}{after}")
+    text = f"{before}{start}\n{content.strip()}\n{end}{after}"
+    replace_atomically(document, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def most_confused(

@@ -1,12 +1,8 @@
 """Ejecuta los cuadernos del curso sin interfaz, con papermill, y los deja limpios.
 
-``run_notebooks`` ejecuta los cuadernos elegidos en orden, con un perfil. Con
-el perfil ``completo`` reescribe los cuadernos de ``notebooks/`` y los
-resultados de ``results/`` (así se regenera el curso); con cualquier otro
-escribe todo en ``salidas/<perfil>/`` para no tocar las salidas guardadas.
-
-Al terminar cada cuaderno se quitan los metadatos de papermill (tiempos,
-rutas) y se sustituyen las rutas absolutas de la máquina en las salidas.
+Dónde escribe lo decide :func:`~cifar_lib.config.default_output_dir`. De cada
+cuaderno ejecutado se quitan los metadatos de papermill, los avisos de
+arranque, los colores de terminal y las rutas de esta máquina.
 """
 
 from __future__ import annotations
@@ -24,7 +20,6 @@ import nbformat
 
 from cifar_lib.config import (
     DEFAULT_SEED,
-    MIXED_PRECISION_ENV,
     OUTPUT_ENV,
     PROFILE_ENV,
     ConfigError,
@@ -52,14 +47,6 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
-def course_notebooks(steps: list[int] | None = None) -> list[Path]:
-    """Los cuadernos ``NN_*.ipynb`` del curso, filtrados por número de paso."""
-    found = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
-    if steps:
-        found = [path for path in found if int(path.name[:2]) in steps]
-    return found
-
-
 def without_injected_parameters(path: Path) -> nbformat.NotebookNode:
     """El cuaderno sin la celda ``injected-parameters`` de una ejecución anterior.
 
@@ -69,14 +56,6 @@ def without_injected_parameters(path: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
     notebook.cells = [c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     return notebook
-
-
-def parse_value(text: str):
-    """``"3"`` → 3, ``"None"`` → None, ``"hola"`` → ``"hola"`` (como ``papermill -p``)."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
 
 
 #: Avisos de arranque de TensorFlow (registro de C++), sin interés para el estudiante.
@@ -104,7 +83,7 @@ def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
                 if not output["text"].strip():
                     continue
             if "text" in output:
-                output["text"] = _ANSI_COLORS.sub("", _replace_paths(output["text"], replacements))
+                output["text"] = _clean_text(output["text"], replacements)
             previous = outputs[-1] if outputs else None
             if previous and output["output_type"] == "stream" and previous.get("name") == output.get("name"):
                 previous["text"] += output["text"]  # una sola salida por chorro, más fácil de leer en un diff
@@ -112,16 +91,16 @@ def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
             outputs.append(output)
             for key, value in output.get("data", {}).items():
                 if key.startswith("text/") and isinstance(value, str):
-                    output["data"][key] = _ANSI_COLORS.sub("", _replace_paths(value, replacements))
+                    output["data"][key] = _clean_text(value, replacements)
         if cell.cell_type == "code":
             cell.outputs = outputs
     nbformat.write(notebook, path)
 
 
-def _replace_paths(text: str, replacements: dict[str, str]) -> str:
+def _clean_text(text: str, replacements: dict[str, str]) -> str:
     for old, new in replacements.items():
         text = text.replace(old, new)
-    return text
+    return _ANSI_COLORS.sub("", text)
 
 
 def path_replacements(output_dir: Path) -> dict[str, str]:
@@ -141,36 +120,21 @@ def run_notebooks(
     profile: str | None = None,
     output_dir: Path | None = None,
     parameters: dict | None = None,
-    mixed_precision: bool = False,
 ) -> list[Path]:
-    """Ejecuta los cuadernos y devuelve las rutas de los cuadernos ejecutados.
+    """Ejecuta los cuadernos de los pasos ``steps`` (todos si no se dan) y devuelve sus rutas.
 
-    Parameters
-    ----------
-    steps : lista de int, optional
-        Pasos a ejecutar (todos si no se indica).
-    profile : str, optional
-        ``completo``, ``rapido`` o ``prueba`` (por defecto ``CIFAR_PROFILE`` o ``completo``).
-    output_dir : Path, optional
-        Dónde escribir cuadernos, resultados y figuras. Por defecto, el propio
-        proyecto para ``completo`` y ``salidas/<perfil>`` para los demás.
-    parameters : dict, optional
-        Valores para la celda ``parameters`` de cada cuaderno (``papermill -p``).
-    mixed_precision : bool
-        Entrenar con precisión mixta bf16 (``CIFAR_MIXED_PRECISION=1`` en los kernels).
-
-    Raises
-    ------
-    NotebookFailure
-        Con el cuaderno, la celda y el error, si alguno falla.
+    ``parameters`` son valores para la celda ``parameters`` (``papermill -p``).
+    Sin ``output_dir``, rige :func:`~cifar_lib.config.default_output_dir`. Si un
+    cuaderno falla, :class:`NotebookFailure` dice cuál, en qué celda y por qué.
     """
     profile = check_profile(profile)
-    notebooks = course_notebooks(steps)
+    notebooks = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    notebooks = [path for path in notebooks if not steps or int(path.name[:2]) in steps]
     if not notebooks:
         raise NotebookFailure("—", None, f"No hay cuadernos para los pasos {steps}.")
     parameters = parameters or {}
     check_parameter_names(parameters, notebooks)
-    changes_settings = mixed_precision or any(
+    changes_settings = any(
         value is not None for name, value in parameters.items() if name not in NEUTRAL_PARAMETERS
     )
     label = "personalizado" if changes_settings else profile
@@ -185,8 +149,6 @@ def run_notebooks(
     kernel_environment = {PROFILE_ENV: profile, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if not in_place:  # fuera del proyecto, todo a la carpeta elegida; en él, decide cada cuaderno
         kernel_environment[OUTPUT_ENV] = str(output_dir)
-    if mixed_precision:
-        kernel_environment[MIXED_PRECISION_ENV] = "1"
     saved_environment = {name: os.environ.get(name) for name in (*kernel_environment, OUTPUT_ENV)}
     if in_place:
         os.environ.pop(OUTPUT_ENV, None)
@@ -271,12 +233,8 @@ def parameter_names(path: Path) -> set[str]:
 
 
 def check_parameter_names(parameters: dict, notebooks: list[Path]) -> None:
-    """Rechaza un parámetro que ningún cuaderno elegido tiene (una errata no pasa en silencio)."""
-    reject_unknown_parameters(parameters, set().union(*(parameter_names(path) for path in notebooks)))
-
-
-def reject_unknown_parameters(parameters: dict, valid: set[str]) -> None:
-    """:class:`ConfigError` con la lista de los válidos si algún nombre no lo es."""
+    """Rechaza, con la lista de los válidos, un parámetro que ningún cuaderno elegido tiene."""
+    valid = set().union(*(parameter_names(path) for path in notebooks))
     unknown = sorted(set(parameters) - valid)
     if unknown:
         raise ConfigError(
@@ -284,14 +242,12 @@ def reject_unknown_parameters(parameters: dict, valid: set[str]) -> None:
         )
 
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 def parse_parameters(pairs: list[list[str]] | None) -> dict:
-    """``[["EPOCHS", "3"]]`` → ``{"EPOCHS": 3}``; rechaza nombres que no son identificadores."""
+    """``[["EPOCHS", "3"], ["PROFILE", "rapido"]]`` → ``{"EPOCHS": 3, "PROFILE": "rapido"}`` (como ``papermill -p``)."""
     parameters = {}
-    for name, value in pairs or []:
-        if not _NAME.match(name):
-            raise ValueError(f"«{name}» no es un nombre de parámetro válido.")
-        parameters[name] = parse_value(value)
+    for name, text in pairs or []:
+        try:
+            parameters[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            parameters[name] = text
     return parameters

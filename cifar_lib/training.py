@@ -1,23 +1,13 @@
 """Lo que rodea a ``model.fit`` en cada cuaderno: reanudar, guardar y evaluar.
 
-Los cuadernos compilan y entrenan a la vista (``model.compile`` y
-``model.fit``), con los dos *callbacks* del informe, ``callback_loss`` y
-``callback_accuracy``. El informe no dice cómo los definió; el curso elige:
-
-``callback_loss``
-    ``keras.callbacks.EarlyStopping`` sobre la pérdida de validación: si no
-    mejora en ``patience`` épocas (10 por defecto), el entrenamiento se detiene.
-``callback_accuracy``
-    :class:`ResumableCheckpoint` (lo crea :func:`checkpoint_for`): guarda en
-    la caché del usuario, al final de cada época, el estado para reanudar y
-    los mejores pesos según la precisión de validación; al terminar
-    (:meth:`ResumableCheckpoint.finish`), el modelo se queda con esos mejores
-    pesos.
-
-Si un entrenamiento se interrumpe (se cierra el portátil, se mata el proceso),
-volver a ejecutar la celda con la misma configuración continúa desde la última
-época completada (``initial_epoch=callback_accuracy.restore(model)``); si ya
-terminó, solo se cargan sus pesos.
+Los cuadernos compilan y entrenan a la vista, con los dos *callbacks* del
+informe, que no dice cómo los definió. El curso elige: ``callback_loss`` es un
+``keras.callbacks.EarlyStopping`` sobre la pérdida de validación (para tras
+``patience`` épocas sin mejora) y ``callback_accuracy``, un
+:class:`ResumableCheckpoint` (lo crea :func:`checkpoint_for`), que guarda cada
+época lo necesario para reanudar y deja el modelo con los pesos de su mejor
+época. Si un entrenamiento se interrumpe, volver a ejecutar la celda con los
+mismos ajustes sigue desde la última época completada.
 """
 
 from __future__ import annotations
@@ -35,7 +25,7 @@ import numpy as np
 from cifar_lib.config import RunConfig, plural
 from cifar_lib.data import NUM_CLASSES, CifarData
 from cifar_lib.device import device_name
-from cifar_lib.files import atomic_writer, replace_atomically
+from cifar_lib.files import replace_atomically
 
 
 @dataclass
@@ -57,20 +47,14 @@ class TrainingRun:
 ACCELERATOR_STEPS_PER_EXECUTION = 32
 
 
-def on_accelerator() -> bool:
-    """``True`` si el backend de Keras calcula en una GPU (u otro acelerador)."""
-    return device_name() not in ("CPU", "desconocido")
-
-
 def default_steps_per_execution() -> int:
     """1 en la CPU; :data:`ACCELERATOR_STEPS_PER_EXECUTION` en una GPU.
 
-    Agrupar lotes en cada llamada al paso compilado ahorra el coste fijo de cada
-    llamada desde Python, que en una GPU pesa más que el propio cálculo con
-    lotes de 32. En la CPU apenas se nota, y con 1 las cifras son las mismas
-    que las de las salidas guardadas.
+    En una GPU, el coste fijo de cada llamada desde Python pesa más que el
+    cálculo de un lote de 32; en la CPU apenas se nota, y con 1 las cifras son
+    las de las salidas guardadas.
     """
-    return ACCELERATOR_STEPS_PER_EXECUTION if on_accelerator() else 1
+    return 1 if device_name() in ("CPU", "desconocido") else ACCELERATOR_STEPS_PER_EXECUTION
 
 
 def one_hot(labels: np.ndarray) -> np.ndarray:
@@ -79,32 +63,21 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):
-    """Guarda cada época lo necesario para reanudar, y los mejores pesos.
+    """Guarda cada época, en ``folder``, lo necesario para reanudar y los mejores pesos.
 
-    En ``folder`` (fuera del proyecto, en la caché del usuario) escribe, siempre
-    de forma atómica (archivo temporal y renombrado):
+    Al final de cada época escribe (de forma atómica) ``ultimo.weights.h5``
+    (pesos, optimizador con su posición en la tasa de aprendizaje y generadores
+    aleatorios de las capas), ``mejor.weights.h5`` (la mejor ``val_accuracy``),
+    ``mejor_hasta_N.weights.h5`` para cada ``N`` de ``keep_best_at`` (lo que
+    habría guardado una ejecución de ``N`` épocas) y, por último,
+    ``estado.json``: época, historia, mejores valores y ``settings``. Solo se
+    reanuda con exactamente los mismos ``settings``, y al ``EarlyStopping`` que
+    se le pase le devuelve la paciencia que ya llevaba gastada.
 
-    - ``ultimo.weights.h5``: pesos, estado del optimizador (y con él la posición
-      en la tasa de aprendizaje) y estado de los generadores aleatorios de las
-      capas (aumento, dropout) al final de la última época;
-    - ``mejor.weights.h5``: los pesos con mejor ``monitor`` (``val_accuracy``);
-    - ``mejor_hasta_N.weights.h5``: para cada ``N`` de ``keep_best_at``, los
-      mejores pesos de las ``N`` primeras épocas (lo que habría guardado una
-      ejecución de ``N`` épocas);
-    - ``estado.json``: la época completada, la historia, los mejores valores y
-      los ajustes. Se escribe el último: si existe, los pesos que nombra están
-      completos.
-
-    Solo se reanuda un entrenamiento con exactamente los mismos ``settings``.
-    Si se le pasa el ``EarlyStopping`` del entrenamiento, al reanudar le
-    devuelve la paciencia que ya llevaba gastada (la recalcula con la historia).
-
-    Por qué no ``keras.callbacks.BackupAndRestore`` (con ``ModelCheckpoint``):
-    reanuda pesos y optimizador, pero no compara los ajustes (continuaría en
-    silencio un entrenamiento con otro lote u otros datos), no devuelve la
-    paciencia gastada ni la historia de antes de la interrupción, no guarda los
-    mejores pesos de las primeras N épocas y borra su copia al terminar, así que
-    un entrenamiento terminado no se puede volver a cargar sin repetirlo.
+    Por qué no ``keras.callbacks.BackupAndRestore``: no compara los ajustes
+    (seguiría en silencio con otro lote u otros datos), no devuelve la paciencia
+    gastada ni la historia anterior a la interrupción, no guarda los mejores
+    pesos de las N primeras épocas y borra su copia al terminar.
     """
 
     def __init__(
@@ -121,31 +94,16 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.monitor = monitor
         self.early_stopping = early_stopping
         self.keep_best_at = tuple(keep_best_at)
+        self.state_path = self.folder / "estado.json"
+        self.latest_path = self.folder / "ultimo.weights.h5"
+        self.best_path = self.folder / "mejor.weights.h5"
         self._resumed_from = 0
-        saved = self.load_state()
-        self.resumable = saved is not None
-        self.state = saved or {
-            "epoch": 0,
-            "history": {},
-            "best": None,
-            "best_epoch": None,
-            "best_at": {},
-            "seconds": 0.0,
-            "finished": False,
-            "settings": self.settings,
-        }
-
-    @property
-    def state_path(self) -> Path:
-        return self.folder / "estado.json"
-
-    @property
-    def latest_path(self) -> Path:
-        return self.folder / "ultimo.weights.h5"
-
-    @property
-    def best_path(self) -> Path:
-        return self.folder / "mejor.weights.h5"
+        saved = self.saved_state()
+        self.resumable = saved is not None and saved.get("settings") == self.settings
+        if not self.resumable:
+            saved = {"epoch": 0, "history": {}, "best": None, "best_epoch": None, "best_at": {}}
+            saved.update(seconds=0.0, finished=False, settings=self.settings)
+        self.state = saved
 
     def best_at_path(self, epochs: int) -> Path:
         return self.folder / f"mejor_hasta_{epochs}.weights.h5"
@@ -157,13 +115,6 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         except (OSError, ValueError):
             return None
         return state if self.latest_path.exists() else None
-
-    def load_state(self) -> dict | None:
-        """El estado guardado, o ``None`` si no hay nada que reanudar con estos ajustes."""
-        state = self.saved_state()
-        if state is None or state.get("settings") != self.settings:
-            return None
-        return state
 
     def set_aside_other_run(self) -> str | None:
         """Si la carpeta guarda un entrenamiento con otros ajustes, lo aparta a ``<carpeta>.anterior``.
@@ -184,15 +135,11 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     def restore(self, model: keras.Model) -> int:
         """Carga en ``model`` lo guardado y devuelve la época desde la que sigue ``fit``.
 
-        - Nada guardado: 0 (se empieza de cero).
-        - Interrumpido en la época N: carga pesos, optimizador y generadores
-          aleatorios y devuelve N (``fit(initial_epoch=N)`` sigue por ahí).
-        - Ya terminado: carga sus pesos y devuelve las épocas pedidas, así que
-          ``fit`` no entrena nada más.
-
-        Además fija la semilla global en ``seed + N``: el orden de las imágenes
-        de las épocas que faltan. (Es lo único que difiere de un entrenamiento
-        sin interrupciones.)
+        0 si no hay nada guardado; N si se interrumpió en la época N (con pesos,
+        optimizador y generadores aleatorios); si ya terminó, carga sus pesos y
+        devuelve las épocas pedidas, así que ``fit`` no entrena más. Fija además
+        la semilla global en ``seed + N``, de la que sale el orden de las imágenes
+        de las épocas que faltan: es lo único que difiere de no interrumpir.
         """
         epoch = self._resumed_from = self.state["epoch"]
         if epoch:
@@ -225,7 +172,12 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if up_to_epoch is not None:
             best_at = self.state["best_at"].get(str(up_to_epoch))
             if best_at is None:
-                raise ValueError(f"Este entrenamiento no guardó los mejores pesos de la época {up_to_epoch}.")
+                kept = ", ".join(self.state["best_at"]) or "ninguna"
+                raise ValueError(
+                    f"El entrenamiento guardado en {self.folder.name} no guardó los mejores pesos de las "
+                    f"{up_to_epoch} primeras épocas (solo de: {kept}); se guardan mientras entrena. "
+                    "Para tenerlos, entrénalo de nuevo con checkpoint_for(..., fresh=True)."
+                )
             history = {key: values[:up_to_epoch] for key, values in history.items()}
             seconds, best_epoch, planned = best_at["seconds"], best_at["epoch"], up_to_epoch
         epochs_run = len(history.get("loss", []))
@@ -280,8 +232,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self._write_state()
 
     def _write_state(self) -> None:
-        with atomic_writer(self.state_path, "w") as handle:
-            json.dump(self.state, handle)
+        replace_atomically(self.state_path, lambda path: path.write_text(json.dumps(self.state)))
 
     def restore_best(self, model: keras.Model | None = None, up_to_epoch: int | None = None) -> None:
         """Deja en el modelo los pesos de la mejor época (de las ``up_to_epoch`` primeras, si se pide)."""
@@ -404,7 +355,6 @@ def resume_settings(config: RunConfig, data: CifarData, model: keras.Model) -> d
         "seed": config.seed,
         "data_sha256": data.sha256,
         "split": _digest(data.y_train, data.y_val),
-        "mixed_precision": config.mixed_precision,
         "model": _digest(json.dumps(model.get_config(), sort_keys=True, default=str)),
         "optimizer": {
             "class": type(model.optimizer).__name__,

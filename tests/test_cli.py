@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from cifar_lib import cli, models, training
+from tests.conftest import result_record
 from tests.notebook_training import compile_like_the_report
 
 
@@ -25,11 +26,7 @@ def test_help_is_in_spanish():
 
 
 def test_summary_reads_a_results_folder(tmp_path, capsys):
-    record = {
-        "run": "02", "step": 2, "profile": "rapido", "params": 127_130, "epochs_run": 2, "test_accuracy": 0.4,
-        "train_seconds": 3.0, "backend": "jax", "device": "CPU", "data_source": "x", "data_sha256": "0",
-        "created": "2026-01-01",
-    }  # fmt: skip
+    record = result_record("02", 2, 0.4, profile="rapido", label="rapido", params=127_130, epochs_run=2)
     (tmp_path / "02.json").write_text(json.dumps(record))
     assert cli.main(["resumen", "--resultados", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -91,11 +88,7 @@ def test_bad_step_in_the_runner_is_reported(capsys):
 def test_summary_figures_regenerate_the_comparison(tmp_path, monkeypatch, capsys):
     from cifar_lib import config
 
-    record = {
-        "run": "01", "step": 1, "profile": "completo", "params": 98_993, "epochs_run": 2, "test_accuracy": 0.45,
-        "train_seconds": 30.0, "backend": "tensorflow", "device": "CPU", "data_source": "x", "data_sha256": "0",
-        "created": "2026-01-01", "history": {"val_accuracy": [0.4, 0.45]},
-    }  # fmt: skip
+    record = result_record("01", 1, 0.45, epochs_run=2, history={"val_accuracy": [0.4, 0.45]})
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "01.json").write_text(json.dumps(record))
     monkeypatch.setattr(config, "project_root", lambda: tmp_path)

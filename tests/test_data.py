@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cifar_lib import data, official
+from cifar_lib import data, files, official
 from cifar_lib.data import CLASS_NAMES_ES, DataError, load_cifar10
 from tests.conftest import make_tar, official_batch, tar_with, write_image_folder, write_official_folder
 
@@ -231,12 +231,17 @@ def test_archive_that_is_not_cifar(tmp_path):
         load_cifar10(archive)
 
 
-def test_atomic_writer_leaves_nothing_when_writing_fails(tmp_path):
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "resultado.json"
-    with pytest.raises(RuntimeError), data.atomic_writer(target, "w") as handle:
-        handle.write("{ medio")
+    target.write_text("{}")
+
+    def write_half_and_fail(temporary):
+        temporary.write_text("{ medio")
         raise RuntimeError("corte")
-    assert list(tmp_path.iterdir()) == []
+
+    with pytest.raises(RuntimeError):
+        files.replace_atomically(target, write_half_and_fail)
+    assert [p.name for p in tmp_path.iterdir()] == ["resultado.json"] and target.read_text() == "{}"
 
 
 def test_tar_members_are_read_without_extracting(tmp_path, image_archive):

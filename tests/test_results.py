@@ -7,16 +7,7 @@ import numpy as np
 import pytest
 
 from cifar_lib import plots, results
-
-
-def _record(run, step, accuracy, **extra):
-    record = {
-        "run": run, "step": step, "title": "t", "profile": "completo", "params": 98_993, "epochs_run": 20,
-        "test_accuracy": accuracy, "train_seconds": 75.4, "backend": "tensorflow", "device": "CPU",
-        "data_source": "cifar10-jpeg.tar.gz", "data_sha256": "0" * 64, "created": "2026-01-01T00:00:00+00:00",
-    }  # fmt: skip
-    record.update(extra)
-    return record
+from tests.conftest import result_record as _record
 
 
 @pytest.fixture
@@ -38,7 +29,7 @@ def test_summary_puts_the_reports_accuracy_beside_ours(results_dir):
     assert "precisión test" in lines[0] and "informe" in lines[0]
     assert "47,99 %" in lines[2] and "48,17 %" in lines[2] and "1 min 15 s" in lines[2]
     assert "90,00 %" in lines[3] and "90,12 %" in lines[3]
-    assert results.markdown_table(results_dir).startswith("| ejecución |")
+    assert results.summary_table(results_dir, markdown=True).startswith("| ejecución |")
 
 
 def test_a_foreign_json_is_rejected_by_name(results_dir):
