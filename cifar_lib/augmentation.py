@@ -17,14 +17,8 @@ import keras
 from keras import ops
 
 #: Los ajustes del informe, con los nombres de ``ImageDataGenerator``.
-REPORT_SETTINGS = {
-    "rotation_range": 20,
-    "width_shift_range": 0.2,
-    "height_shift_range": 0.2,
-    "zoom_range": 0.2,
-    "horizontal_flip": True,
-    "fill_mode": "nearest",
-}
+REPORT_SETTINGS = dict(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2, zoom_range=0.2)
+REPORT_SETTINGS.update(horizontal_flip=True, fill_mode="nearest")
 
 
 def affine_sample(images, matrices, interpolation: str = "bilinear", fill_mode: str = "nearest"):
@@ -80,11 +74,9 @@ def affine_sample(images, matrices, interpolation: str = "bilinear", fill_mode: 
 
 
 def _compiled(function):
-    """``function`` compilada con XLA si el backend es TensorFlow; si no, tal cual.
+    """``function`` compilada con XLA si el backend es TensorFlow (con JAX ya lo está todo el paso).
 
-    Con JAX ya se compila todo el paso de entrenamiento. Con TensorFlow, Keras
-    no usa XLA en la CPU, y sin él cada una de las pequeñas operaciones del
-    aumento paga su propia llamada.
+    Keras no usa XLA en la CPU, y sin él cada pequeña operación del aumento paga su propia llamada.
     """
     if keras.config.backend() != "tensorflow":
         return function
@@ -134,13 +126,9 @@ class AffineAugmentation(keras.layers.Layer):
         self.compiled_augment = _compiled(self.augment)
 
     def sample_parameters(self, batch_size, height: int = 32, width: int = 32) -> dict:
-        """Elige al azar la transformación de cada imagen del lote.
-
-        Devuelve un diccionario de tensores de forma ``(batch_size,)``: ángulo en
-        grados (``rotation``), desplazamientos como fracción (``shift_x``,
-        ``shift_y``), factores de zoom (``zoom_x``, ``zoom_y``) y ``flip`` (1 o 0).
-        """
-
+        """La transformación al azar de cada imagen del lote: tensores ``(batch_size,)`` de ángulo en
+        grados (``rotation``), desplazamientos como fracción (``shift_x``, ``shift_y``), zoom
+        (``zoom_x``, ``zoom_y``) y ``flip`` (1 o 0)."""
         # Una sola llamada al generador para las seis columnas: menos operaciones por lote.
         draws = keras.random.uniform((batch_size, 6), seed=self.seed_generator)
         symmetric = 2 * draws[:, :5] - 1  # uniforme en [-1, 1)

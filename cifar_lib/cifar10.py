@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tarfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 DATA_ENV = "CIFAR10_PATH"
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -38,3 +42,24 @@ HELP = (
 
 class DataError(RuntimeError):
     """Los datos no se encuentran, no se pueden descargar o están dañados."""
+
+
+def file_members(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    """Los archivos de una carpeta o de un ``.tar(.gz)``: su ruta relativa y cómo leer sus bytes.
+
+    Del tar se leen sin extraerlos a disco. Un tar dañado o incompleto da :class:`DataError`.
+    """
+    if path.is_dir():
+        for item in sorted(p for p in path.rglob("*") if p.is_file()):
+            yield item.relative_to(path).as_posix(), item.read_bytes
+        return
+    try:
+        with tarfile.open(path) as archive:
+            for member in archive:
+                if member.isfile():
+                    yield member.name, lambda member=member: archive.extractfile(member).read()
+    except (tarfile.TarError, EOFError, OSError, ValueError) as error:
+        raise DataError(
+            f"No se puede leer el archivo {path.name}: está dañado o incompleto ({error}). "
+            f"Bórralo y vuelve a descargarlo o copiarlo. {HELP}"
+        ) from error

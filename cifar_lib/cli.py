@@ -16,57 +16,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="CIFAR-10 con redes neuronales: ejecutar el curso, ver resultados y predecir.",
     )
     commands = parser.add_subparsers(dest="command", metavar="ORDEN", title="órdenes")
-
     run = commands.add_parser(
         "ejecutar",
         help="ejecuta los cuadernos con papermill y muestra la tabla resumen",
-        description=(
-            "Ejecuta los cuadernos del curso en orden. Con el perfil «completo» "
-            "reescribe notebooks/, results/ y figures/; con otro perfil escribe en "
-            "salidas/<perfil>/ y deja intactas las salidas guardadas."
-        ),
+        description="Ejecuta los cuadernos en orden. Solo el perfil «completo» con sus propios ajustes "
+        "reescribe notebooks/, results/ y figures/; cualquier otra ejecución escribe en salidas/.",
     )
     run.add_argument("pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–7); todos si no se indica")
+    profiles = "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
     run.add_argument(
-        "--perfil",
-        choices=list(PROFILES),
-        default=None,
-        help="tamaño de la ejecución: "
-        + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
-        + " (por defecto, la variable CIFAR_PROFILE o «completo»)",
+        "--perfil", choices=list(PROFILES), help=f"{profiles} (por defecto, CIFAR_PROFILE o completo)"
     )
-    run.add_argument(
-        "--destino", type=Path, default=None, help="carpeta para cuadernos, resultados y figuras"
-    )
-    run.add_argument(
-        "-p",
-        "--parametro",
-        nargs=2,
-        action="append",
-        metavar=("NOMBRE", "VALOR"),
-        help="valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)",
-    )
+    run.add_argument("--destino", type=Path, help="carpeta para cuadernos, resultados y figuras")
+    run.add_argument("-p", "--parametro", nargs=2, action="append", metavar=("NOMBRE", "VALOR"),
+                     help="valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)")  # fmt: skip
 
     summary = commands.add_parser("resumen", help="imprime la tabla de resultados frente al informe")
-    summary.add_argument(
-        "--resultados", type=Path, default=None, help="carpeta de resultados (por defecto results/)"
-    )
+    summary.add_argument("--resultados", type=Path, help="carpeta de resultados (por defecto results/)")
     summary.add_argument("--readme", action="store_true", help="escribe además la tabla en README.md")
-    summary.add_argument(
-        "--figuras",
-        action="store_true",
-        help="regenera además figures/comparacion.png a partir de los resultados",
-    )
+    summary.add_argument("--figuras", action="store_true", help="regenera además figures/comparacion.png")
 
     predict = commands.add_parser("predecir", help="clasifica imágenes con el mejor modelo guardado")
     predict.add_argument("imagenes", nargs="+", type=Path, metavar="IMAGEN", help="archivos PNG o JPEG")
+    defaults = ", ".join(path.as_posix() for path in DEFAULT_MODELS)
     predict.add_argument(
-        "--modelo",
-        type=Path,
-        default=None,
-        help="modelo Keras (por defecto, el primero que exista de: "
-        + ", ".join(path.as_posix() for path in DEFAULT_MODELS)
-        + ")",
+        "--modelo", type=Path, help=f"modelo Keras (por defecto, el primero que exista de: {defaults})"
     )
     return parser
 

@@ -30,11 +30,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ReportRun:
-    """Un entrenamiento del informe original: pasos, hiperparámetros y resultado publicado.
-
-    ``report_accuracy`` es la cifra que da el informe (``None`` si no da
-    ninguna); ``report_wording``, cómo la da cuando no es una cifra exacta.
-    """
+    """Un entrenamiento del informe: paso, hiperparámetros y precisión publicada (``None`` si no da
+    ninguna; ``report_wording``, cómo la da cuando no es una cifra exacta)."""
 
     run: str
     step: int
@@ -139,12 +136,8 @@ class RunConfig:
 
     @property
     def results_dir(self) -> Path:
-        """``results/`` de la ejecución: también el de una ejecución completa con otra semilla.
-
-        Cada semilla deja su propio registro (``01_semilla7.json``), así que todas
-        caben en el ``results/`` del curso; sus figuras y su modelo no, y van a
-        ``salidas/semilla<N>/``.
-        """
+        """``results/`` de la ejecución. Una completa con otra semilla deja ahí su registro
+        (``01_semilla7.json``), y sus figuras y su modelo en ``salidas/semilla<N>/``."""
         return default_output_dir(self.label) / "results"
 
     @property
@@ -200,12 +193,10 @@ def project_root() -> Path:
 def default_output_dir(label: str) -> Path:
     """Dónde escribe una ejecución resultados, figuras, modelos (y el ejecutor, cuadernos).
 
-    La única regla: las carpetas del proyecto (``results/``, ``figures/``,
-    ``models/``, ``notebooks/``) guardan solo ejecuciones del perfil
-    ``completo`` con sus propios ajustes. Cualquier otra (``rapido``,
-    ``prueba``, ``personalizado``, ``semilla7``) va a ``salidas/<etiqueta>/``
-    (el registro de otra semilla, sin embargo, va a ``results/``: ver
-    :attr:`RunConfig.results_dir`). ``CIFAR_OUTPUT_DIR`` elige otra carpeta para todo.
+    La única regla: las carpetas del proyecto guardan solo ejecuciones del perfil
+    ``completo`` con sus propios ajustes; cualquier otra (``rapido``,
+    ``personalizado``, ``semilla7``…) va a ``salidas/<etiqueta>/``, salvo el
+    registro de otra semilla (:attr:`RunConfig.results_dir`). ``CIFAR_OUTPUT_DIR`` manda sobre todo.
     """
     chosen = os.environ.get(OUTPUT_ENV)
     if chosen:
@@ -218,30 +209,25 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cifar_lib")
 
 
+def check_choice(what: str, value, valid) -> object:
+    """Devuelve ``value`` si está en ``valid``; si no, un :class:`ConfigError` que lista los válidos."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value not in valid:
+        raise ConfigError(f"{what}: {value!r}. Los valores válidos son: {', '.join(map(str, valid))}.")
+    return value
+
+
 def check_profile(name: str | None) -> str:
-    """Devuelve el perfil elegido: argumento, después ``CIFAR_PROFILE``, después ``completo``."""
-    if name is None:
-        name = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
-    if not isinstance(name, str) or name not in PROFILES:
-        valid = ", ".join(f"«{p}»" for p in PROFILES)
-        raise ConfigError(f"Perfil desconocido: {name!r}. Los perfiles válidos son {valid}.")
-    return name
+    """El perfil elegido: el argumento, si no ``CIFAR_PROFILE``, si no ``completo``."""
+    chosen = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE if name is None else name
+    return check_choice("Perfil desconocido", chosen, PROFILES)
 
 
 def check_run(run: str) -> ReportRun:
-    """Devuelve la ejecución del informe con ese nombre, o un error que lista las válidas."""
-    if run not in REPORT_RUNS:
-        valid = ", ".join(REPORT_RUNS)
-        raise ConfigError(f"Ejecución desconocida: {run!r}. Las válidas son: {valid}.")
-    return REPORT_RUNS[run]
+    return REPORT_RUNS[check_choice("Ejecución desconocida", run, REPORT_RUNS)]
 
 
 def check_step(step: object) -> int:
-    """Comprueba que ``step`` es uno de los pasos del curso (1 a 7)."""
-    steps = sorted({r.step for r in REPORT_RUNS.values()})
-    if isinstance(step, bool) or not isinstance(step, int) or step not in steps:
-        raise ConfigError(f"Paso desconocido: {step!r}. Los pasos válidos son {steps}.")
-    return step
+    return check_choice("Paso desconocido", step, sorted({r.step for r in REPORT_RUNS.values()}))
 
 
 def check_positive_int(name: str, value: object, maximum: int | None = None) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -28,20 +27,18 @@ from cifar_lib.cifar10 import (  # noqa: F401 (se reexportan: data es la puerta 
     OFFICIAL_SHA256,
     SPLIT_SEED,
     DataError,
+    file_members,
 )
 from cifar_lib.config import cache_dir as default_cache_dir
 from cifar_lib.files import replace_atomically
-from cifar_lib.image_folders import image_root, read_image_folder
-from cifar_lib.official import batches_folder, download_official, file_sha256, read_official
+from cifar_lib.image_folders import read_image_folder
+from cifar_lib.official import download_official, file_sha256, read_official
 
 
 @dataclass
 class CifarData:
-    """CIFAR-10 listo para entrenar.
-
-    Las imágenes son ``float32`` en [0, 1] con forma ``(N, 32, 32, 3)``; las
-    etiquetas, enteros 0–9 (``CLASS_NAMES_ES[y]`` da el nombre de la clase).
-    """
+    """CIFAR-10 listo para entrenar: imágenes ``float32`` en [0, 1], forma ``(N, 32, 32, 3)``, y
+    etiquetas enteras 0–9 (``CLASS_NAMES_ES[y]`` da el nombre de la clase)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -116,12 +113,10 @@ def scale(images: np.ndarray) -> np.ndarray:
 
 
 def split_indices(labels: np.ndarray, val_fraction: float = 0.1, seed: int = SPLIT_SEED):
-    """Separa validación estratificada por clase, con semilla fija, y baraja cada parte.
+    """Índices de entrenamiento y de validación (estratificada por clase, semilla fija), barajados.
 
-    Devuelve ``(train_idx, val_idx)``. Con ``val_fraction=0.1`` sobre el
-    CIFAR-10 oficial salen 45.000 y 5.000 índices, 500 de cada clase en
-    validación. Cada parte se baraja al final: sus primeras N imágenes (las
-    que usan los perfiles cortos y las figuras) mezclan todas las clases.
+    En el CIFAR-10 oficial, 45.000 y 5.000 (500 por clase). Barajar cada parte
+    hace que sus N primeras imágenes (perfiles cortos, figuras) mezclen las clases.
     """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(labels))
@@ -147,11 +142,8 @@ def _take(indices: np.ndarray, count: int | None, parameter: str, part: str) -> 
 
 
 def read_raw(source=None, cache_dir=None):
-    """Lee la fuente (o la caché) y devuelve los arrays ``uint8`` sin dividir.
-
-    Devuelve ``(x_train, y_train, x_test, y_test, descripción, sha256)``. La
-    descripción nombra el archivo, nunca su ruta absoluta.
-    """
+    """``(x_train, y_train, x_test, y_test, descripción, sha256)`` de la fuente (o de la caché), sin
+    dividir, en ``uint8``. La descripción nombra el archivo, nunca su ruta absoluta."""
     cache = Path(cache_dir or default_cache_dir())
     path = _local_source(source)
     if path is None:
@@ -160,33 +152,23 @@ def read_raw(source=None, cache_dir=None):
     else:
         digest = fingerprint(path)
     cached = cache / f"cifar10-{digest[:20]}.npz"
+    names = ("x_train", "y_train", "x_test", "y_test")
     if cached.exists():
         try:
-            with np.load(cached, allow_pickle=False) as arrays:
-                x_train, y_train, x_test, y_test = (
-                    arrays[k] for k in ("x_train", "y_train", "x_test", "y_test")
-                )
-                kind = str(arrays["kind"])
-            validate_arrays(x_train, y_train, x_test, y_test, cached.name)
-            return x_train, y_train, x_test, y_test, f"{path.name} ({_KIND_NAMES[kind]})", digest
+            with np.load(cached, allow_pickle=False) as saved:
+                arrays, kind = [saved[name] for name in names], str(saved["kind"])
+            validate_arrays(*arrays, cached.name)
+            return (*arrays, f"{path.name} ({_KIND_NAMES[kind]})", digest)
         except (OSError, ValueError, KeyError, DataError):
             cached.unlink(missing_ok=True)  # caché dañada o antigua: se reconstruye
     # Solo al decodificar hace falta recorrer la fuente para saber qué formato tiene.
     kind = detect_kind(path)
     description = f"{path.name} ({_KIND_NAMES[kind]})"
     print(f"Decodificando {description}; la próxima vez se leerá de la caché…", flush=True)
-    reader = read_official if kind.startswith("official") else read_image_folder
-    x_train, y_train, x_test, y_test = reader(path)
-    validate_arrays(x_train, y_train, x_test, y_test, path.name)
-    arrays = {
-        "x_train": x_train,
-        "y_train": y_train,
-        "x_test": x_test,
-        "y_test": y_test,
-        "kind": np.array(kind),
-    }
-    replace_atomically(cached, lambda temporary: np.savez(temporary, **arrays))
-    return x_train, y_train, x_test, y_test, description, digest
+    arrays = (read_official if kind.startswith("official") else read_image_folder)(path)
+    validate_arrays(*arrays, path.name)
+    replace_atomically(cached, lambda temporary: np.savez(temporary, **dict(zip(names, arrays)), kind=kind))
+    return (*arrays, description, digest)
 
 
 _KIND_NAMES = {
@@ -213,30 +195,15 @@ def _local_source(source) -> Path | None:
 
 def detect_kind(path: Path) -> str:
     """Dice qué clase de copia de CIFAR-10 es ``path`` (ver ``_KIND_NAMES``)."""
-    if path.is_dir():
-        if batches_folder(path) is not None:
-            return "official_folder"
-        if image_root(path) is not None:
-            return "image_folder"
-        raise DataError(
-            f"La carpeta {path.name} no parece CIFAR-10: no tiene data_batch_1 … "
-            f"test_batch ni subcarpetas train/ y test/. {HELP}"
-        )
-    try:
-        with tarfile.open(path) as archive:
-            names = [PurePosixPath(m.name) for m in archive.getmembers()]
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise DataError(
-            f"No se puede leer el archivo {path.name}: está dañado o incompleto "
-            f"({error}). Bórralo y descárgalo de nuevo. {HELP}"
-        ) from error
+    names = [PurePosixPath(name) for name, _ in file_members(path)]
+    where = "folder" if path.is_dir() else "archive"
     if any(n.name == "data_batch_1" for n in names):
-        return "official_archive"
-    if any("train" in n.parts[:-1] for n in names):
-        return "image_archive"
+        return f"official_{where}"
+    if any(len(n.parts) >= 3 and n.parts[-3] in ("train", "test") for n in names):
+        return f"image_{where}"
     raise DataError(
-        f"El archivo {path.name} no contiene CIFAR-10: ni data_batch_1 … test_batch "
-        f"ni carpetas train/<clase>/. {HELP}"
+        f"{path.name} no contiene CIFAR-10: ni data_batch_1 … test_batch ni carpetas "
+        f"train/<clase>/ y test/<clase>/. {HELP}"
     )
 
 

@@ -3,51 +3,24 @@
 from __future__ import annotations
 
 import io
-import tarfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from cifar_lib.cifar10 import CLASS_NAMES_EN, IMAGE_SHAPE, DataError
+from cifar_lib.cifar10 import CLASS_NAMES_EN, IMAGE_SHAPE, DataError, file_members
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-
-
-def image_root(path: Path) -> Path | None:
-    for candidate in (path, *sorted(p for p in path.iterdir() if p.is_dir())):
-        if (candidate / "train").is_dir() and (candidate / "test").is_dir():
-            return candidate
-    return None
 
 
 def read_image_folder(path: Path):
     """Lee ``train/<clase>/*`` y ``test/<clase>/*`` de una carpeta o de un ``.tar.gz``."""
     files: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
-    if path.is_dir():
-        root = image_root(path)
-        for split in ("train", "test"):
-            for folder in sorted(p for p in (root / split).iterdir() if p.is_dir()):
-                files[(split, folder.name)] = [
-                    (f"{split}/{folder.name}/{f.name}", f.read_bytes())
-                    for f in sorted(folder.iterdir())
-                    if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                ]
-    else:
-        try:
-            with tarfile.open(path) as archive:
-                for member in archive:
-                    parts = PurePosixPath(member.name).parts
-                    if not member.isfile() or len(parts) < 3:
-                        continue
-                    split, label, filename = parts[-3:]
-                    if split in ("train", "test"):
-                        entry = files.setdefault((split, label), [])
-                        if PurePosixPath(filename).suffix.lower() in IMAGE_SUFFIXES:
-                            entry.append((member.name, archive.extractfile(member).read()))
-        except (tarfile.TarError, EOFError, OSError, ValueError) as error:
-            raise DataError(
-                f"El archivo {path.name} está dañado o incompleto ({error}). Vuelve a copiarlo o descargarlo."
-            ) from error
+    for name, read in file_members(path):
+        parts = PurePosixPath(name).parts
+        if len(parts) >= 3 and parts[-3] in ("train", "test"):
+            entry = files.setdefault((parts[-3], parts[-2]), [])
+            if PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES:
+                entry.append((name, read()))
     arrays = []
     for split in ("train", "test"):
         found = {label for s, label in files if s == split}

@@ -121,10 +121,8 @@ def deep() -> list[layers.Layer]:
 def deep_augmented() -> list[layers.Layer]:
     """Paso 6: la red del paso 5 precedida del aumento de datos del informe.
 
-    El aumento es una capa sin parámetros que solo actúa al entrenar, así que
-    el modelo tiene los mismos 3.253.834 parámetros y predice igual que el del
-    paso 5; al ir dentro del modelo, se compila junto con el paso de
-    entrenamiento.
+    El aumento es una capa sin parámetros que solo actúa al entrenar: los mismos
+    3.253.834 parámetros, y se compila junto con el paso de entrenamiento.
     """
     return [build_augmentation(), *deep()]
 

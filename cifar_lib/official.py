@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
-import tarfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from cifar_lib.cifar10 import HELP, OFFICIAL_FILENAME, OFFICIAL_SHA256, OFFICIAL_URL, DataError
+from cifar_lib.cifar10 import HELP, OFFICIAL_FILENAME, OFFICIAL_SHA256, OFFICIAL_URL, DataError, file_members
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -64,34 +63,13 @@ def read_batch(data: bytes, origin: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(images), labels.astype(np.uint8)
 
 
-def batches_folder(path: Path) -> Path | None:
-    for candidate in (path, path / "cifar-10-batches-py"):
-        if (candidate / "data_batch_1").is_file():
-            return candidate
-    return None
-
-
 def read_official(path: Path):
     """Lee el oficial, ya sea ``.tar.gz`` o carpeta extraída."""
     wanted = (*TRAIN_BATCHES, TEST_BATCH)
-    blobs: dict[str, bytes] = {}
-    if path.is_dir():
-        folder = batches_folder(path)
-        for name in wanted:
-            if (folder / name).is_file():
-                blobs[name] = (folder / name).read_bytes()
-    else:
-        try:
-            with tarfile.open(path) as archive:
-                for member in archive.getmembers():
-                    name = PurePosixPath(member.name).name
-                    if member.isfile() and name in wanted:
-                        blobs[name] = archive.extractfile(member).read()
-        except (tarfile.TarError, EOFError, OSError, ValueError) as error:
-            raise DataError(
-                f"El archivo {path.name} está dañado o incompleto ({error}). "
-                f"Bórralo y descárgalo de nuevo. {HELP}"
-            ) from error
+    blobs = {}
+    for name, read in file_members(path):
+        if PurePosixPath(name).name in wanted:
+            blobs[PurePosixPath(name).name] = read()
     missing = [name for name in wanted if name not in blobs]
     if missing:
         raise DataError(
@@ -106,13 +84,10 @@ def read_official(path: Path):
 
 
 def download_official(cache: Path, url: str | None = None) -> Path:
-    """Descarga el archivo oficial a la caché con ``keras.utils.get_file`` y comprueba su sha256.
+    """Descarga el archivo oficial a la caché con ``keras.utils.get_file``, comprobado con su sha256.
 
-    ``get_file`` reutiliza el archivo si ya está y su sha256 coincide, muestra el
-    progreso y borra lo descargado si la descarga se interrumpe; un archivo a
-    medias que quedara de un proceso matado no pasa la comprobación del sha256 y
-    se descarga de nuevo. Aquí solo se traducen sus errores y se borra una
-    descarga que no coincide con el sha256 publicado.
+    ``get_file`` reutiliza un archivo ya descargado si su sha256 coincide, muestra
+    el progreso y vuelve a descargar uno a medias; aquí solo se traducen sus errores.
     """
     import keras
 

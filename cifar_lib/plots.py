@@ -21,13 +21,16 @@ from cifar_lib.results import confusion_counts
 sns.set_theme(style="whitegrid", context="notebook")
 
 
-def save_figure(figure: plt.Figure, path: str | Path | None) -> None:
-    """Guarda ``figure`` como PNG en ``path`` (nada si ``path`` es ``None``)."""
-    if path is None:
-        return
-    replace_atomically(
-        path, lambda temporary: figure.savefig(temporary, dpi=110, bbox_inches="tight", format="png")
-    )
+def _finish(figure: plt.Figure, title: str, save_to: str | Path | None) -> plt.Figure:
+    """Pone el título, ajusta los márgenes y, si hay ``save_to``, guarda la figura como PNG."""
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    if save_to is not None:
+        replace_atomically(
+            save_to, lambda path: figure.savefig(path, dpi=110, bbox_inches="tight", format="png")
+        )
+    return figure
 
 
 def spanish_ticks(axis, percent: bool = False) -> None:
@@ -46,10 +49,8 @@ def learning_curves(
 ) -> plt.Figure:
     """Pérdida y precisión (en %) por época, entrenamiento frente a validación.
 
-    ``previous`` es la historia de otro entrenamiento (el paso anterior): su
-    precisión de validación se dibuja en gris, para ver qué cambió. Si la
-    pérdida de la primera época es muy alta, el eje se corta para que no aplaste
-    el resto de la curva.
+    La precisión de validación de ``previous`` (el paso anterior) va en gris. Si la
+    pérdida de la primera época aplastaría el resto de la curva, queda fuera del eje.
     """
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
     epochs = np.arange(1, len(history["loss"]) + 1)
@@ -72,16 +73,12 @@ def learning_curves(
     for axis, percent in ((loss_axis, False), (accuracy_axis, True)):
         spanish_ticks(axis, percent)
         axis.legend()
-    figure.suptitle(title or "Curvas de aprendizaje")
-    figure.tight_layout()
-    save_figure(figure, save_to)
-    return figure
+    return _finish(figure, title or "Curvas de aprendizaje", save_to)
 
 
 def image_grid(
     images: np.ndarray,
     labels: np.ndarray,
-    class_names=CLASS_NAMES_ES,
     columns: int = 8,
     title: str = "",
     save_to=None,
@@ -93,19 +90,14 @@ def image_grid(
         axis.axis("off")
     for axis, image, label in zip(axes.flat, images, labels):
         axis.imshow(np.clip(image, 0, 1) if image.dtype.kind == "f" else image)
-        axis.set_title(class_names[int(label)], fontsize=9)
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    save_figure(figure, save_to)
-    return figure
+        axis.set_title(CLASS_NAMES_ES[int(label)], fontsize=9)
+    return _finish(figure, title, save_to)
 
 
 def predictions(
     images: np.ndarray,
     probabilities: np.ndarray,
     true_labels: np.ndarray,
-    class_names=CLASS_NAMES_ES,
     title: str = "",
     save_to=None,
 ) -> plt.Figure:
@@ -118,40 +110,36 @@ def predictions(
     figure, axes = plt.subplots(
         count, 2, figsize=(8, 2.3 * count), squeeze=False, gridspec_kw={"width_ratios": [1, 3]}
     )
-    positions = np.arange(len(class_names))
+    positions = np.arange(len(CLASS_NAMES_ES))
     for (image_axis, bar_axis), image, probs, truth in zip(axes, images, probabilities, true_labels):
         predicted = int(np.argmax(probs))
         image_axis.imshow(np.clip(image, 0, 1))
         image_axis.axis("off")
         image_axis.set_title(
-            f"{class_names[predicted]} ({decimal(100 * probs[predicted], 0)} %)",
+            f"{CLASS_NAMES_ES[predicted]} ({decimal(100 * probs[predicted], 0)} %)",
             fontsize=10,
             color="green" if predicted == truth else "red",
         )
-        colors = ["#bbbbbb"] * len(class_names)
+        colors = ["#bbbbbb"] * len(CLASS_NAMES_ES)
         colors[predicted] = "green" if predicted == truth else "red"
         bar_axis.barh(positions, probs, color=colors)
         bar_axis.set_xlim(0, 1)
-        bar_axis.set_yticks(positions, class_names, fontsize=9)
+        bar_axis.set_yticks(positions, CLASS_NAMES_ES, fontsize=9)
         bar_axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{decimal(100 * value, 0)} %"))
         bar_axis.invert_yaxis()
         bar_axis.get_yticklabels()[int(truth)].set_fontweight("bold")
     axes[-1][1].set_xlabel("confianza")
-    figure.suptitle(title or "Predicciones (en negrita, la clase verdadera)")
-    figure.tight_layout()
-    save_figure(figure, save_to)
-    return figure
+    return _finish(figure, title or "Predicciones (en negrita, la clase verdadera)", save_to)
 
 
 def confusion_matrix(
     true_labels: np.ndarray,
     predicted_labels: np.ndarray,
-    class_names=CLASS_NAMES_ES,
     title: str = "",
     save_to=None,
 ) -> plt.Figure:
     """Matriz de confusión normalizada por fila: qué clase predice el modelo para cada clase real."""
-    counts = confusion_counts(true_labels, predicted_labels, len(class_names))
+    counts = confusion_counts(true_labels, predicted_labels, len(CLASS_NAMES_ES))
     totals = counts.sum(axis=1, keepdims=True)
     normalized = np.divide(counts, totals, out=np.zeros_like(counts, dtype=float), where=totals > 0)
     figure, axis = plt.subplots(figsize=(8, 6.5))
@@ -162,8 +150,8 @@ def confusion_matrix(
         cmap="Blues",
         vmin=0,
         vmax=100,
-        xticklabels=class_names,
-        yticklabels=class_names,
+        xticklabels=CLASS_NAMES_ES,
+        yticklabels=CLASS_NAMES_ES,
         cbar_kws={"label": "% de las imágenes de la clase real"},
         ax=axis,
         annot_kws={"fontsize": 8},
@@ -171,9 +159,7 @@ def confusion_matrix(
     axis.set_xlabel("clase predicha")
     axis.set_ylabel("clase real")
     axis.set_title(title or "Matriz de confusión en test")
-    figure.tight_layout()
-    save_figure(figure, save_to)
-    return figure
+    return _finish(figure, "", save_to)
 
 
 def confident_mistakes(
@@ -181,7 +167,6 @@ def confident_mistakes(
     probabilities: np.ndarray,
     true_labels: np.ndarray,
     count: int = 12,
-    class_names=CLASS_NAMES_ES,
     save_to=None,
 ) -> plt.Figure:
     """Los errores en los que el modelo estaba más seguro: «predicho (confianza) / real»."""
@@ -197,13 +182,10 @@ def confident_mistakes(
         axis.imshow(np.clip(images[index], 0, 1))
         guess = int(predicted[index])
         axis.set_title(
-            f"{class_names[guess]} ({decimal(100 * probabilities[index, guess], 0)} %)\nreal: {class_names[int(true_labels[index])]}",
+            f"{CLASS_NAMES_ES[guess]} ({decimal(100 * probabilities[index, guess], 0)} %)\nreal: {CLASS_NAMES_ES[int(true_labels[index])]}",
             fontsize=9,
         )
-    figure.suptitle("Los errores cometidos con más seguridad")
-    figure.tight_layout()
-    save_figure(figure, save_to)
-    return figure
+    return _finish(figure, "Los errores cometidos con más seguridad", save_to)
 
 
 def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
@@ -216,8 +198,8 @@ def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
     for position, record in enumerate(runs):
         accuracy = 100 * record["test_accuracy"]
         label = record["run"]
-        if record.get("label", record["profile"]) != "completo":
-            label += f" ({record.get('label', record['profile'])})"
+        if record["label"] != "completo":
+            label += f" ({record['label']})"
         offset = (6, 6) if position % 2 == 0 else (6, -14)  # etiquetas vecinas, una arriba y otra abajo
         for axis, x in ((by_params, record["params"]), (by_time, record["train_seconds"] / 60)):
             axis.scatter(x, accuracy, s=50)
@@ -226,25 +208,20 @@ def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
         curves.plot(
             np.arange(1, len(history) + 1), 100 * np.asarray(history), "o-", markersize=2, label=label
         )
-    by_params.set_xscale("log")
-    by_params.set_xlabel("parámetros (escala logarítmica)")
-    by_time.set_xscale("log")
-    by_time.set_xlabel("tiempo de entrenamiento (min, escala logarítmica)")
+    by_params.set(xscale="log", xlabel="parámetros (escala logarítmica)", title="Precisión frente a tamaño")
+    by_time.set(xscale="log", xlabel="tiempo de entrenamiento (min, escala logarítmica)")
+    by_time.set_title("Precisión frente a tiempo")
     for axis in (by_params, by_time):
         axis.set_ylabel("precisión en test (%)")
         axis.xaxis.set_major_formatter(
             FuncFormatter(lambda value, _: decimal(value, 0) if value >= 1 else decimal(value, 1))
         )
-    by_params.set_title("Precisión frente a tamaño")
-    by_time.set_title("Precisión frente a tiempo")
-    curves.set_title("Precisión de validación por época")
-    curves.set_xlabel("época")
-    curves.set_ylabel("precisión de validación (%)")
+    curves.set(
+        title="Precisión de validación por época", xlabel="época", ylabel="precisión de validación (%)"
+    )
     curves.legend(fontsize=10)
     for axis in (by_params, by_time, curves):
         spanish_ticks(axis, percent=True)
     by_params.xaxis.set_major_locator(LogLocator())
     by_time.xaxis.set_major_locator(LogLocator())
-    figure.tight_layout()
-    save_figure(figure, save_to)
-    return figure
+    return _finish(figure, "", save_to)

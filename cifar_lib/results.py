@@ -34,12 +34,10 @@ def save_run(
     test_accuracy: float,
     test_accuracy_with_flip: float | None = None,
 ) -> Path:
-    """Guarda el resultado de una ejecución, de forma atómica, y devuelve su ruta.
+    """Guarda ``results/<ejecución>[_semilla<N>].json`` de forma atómica y devuelve su ruta.
 
-    ``results/<ejecución>.json`` con la semilla por defecto y
-    ``results/<ejecución>_semilla<N>.json`` con otra: cada semilla, su registro.
-    ``test_accuracy`` es la precisión de una sola pasada por imagen; la que
-    promedia cada imagen con su reflejo (``evaluate_with_flip``) va aparte.
+    ``test_accuracy`` es la de una sola pasada por imagen; la que promedia cada
+    imagen con su reflejo (``evaluate_with_flip``) va aparte.
     """
     if model.compiled and not config.code_changes:  # p. ej. la ejecución de 20 épocas del cuaderno 06
         config.code_changes.extend(recipe_changes(config, model))
@@ -95,10 +93,7 @@ def load_runs(results_dir: str | Path) -> list[dict]:
 
 
 def load_history(results_dir: str | Path, run: str) -> dict | None:
-    """La historia por época guardada en ``<run>.json``, o ``None`` si esa ejecución no está.
-
-    Sirve para dibujar la validación del paso anterior junto a la del actual.
-    """
+    """La historia por época de ``<run>.json`` (para dibujar el paso anterior), o ``None`` si no está."""
     path = Path(results_dir) / f"{run}.json"
     if not path.exists():
         return None
@@ -140,11 +135,8 @@ def seeds_text(records: list[dict]) -> str:
 
 def summary_rows(runs: list[dict]) -> list[dict]:
     """Una fila por ejecución (en el orden de ``runs``), con la precisión nuestra y la del informe.
-
-    Si una ejecución se repitió con varias semillas (con la misma etiqueta), una
-    sola fila: la de la semilla por defecto, con la media y la desviación típica
-    de todas en la columna de precisión.
-    """
+    Varias semillas de una ejecución (con la misma etiqueta) dan una sola fila, la de la semilla
+    por defecto, con la media y la desviación típica de todas."""
     rows = []
     for record in runs:
         seeds = [r for r in runs if (r["run"], r["label"]) == (record["run"], record["label"])]
@@ -189,10 +181,9 @@ def seed_table(results_dir: str | Path, run: str) -> str:
 
 
 def render_table(rows: list[dict], markdown: bool = False, numeric: tuple[str, ...] = ()) -> str:
-    """Una tabla a partir de filas ``{columna: texto}``: en texto alineado o en Markdown.
+    """Filas ``{columna: texto}`` como tabla de texto alineado o de Markdown (``numeric``, a la derecha).
 
-    Las columnas de ``numeric`` se alinean a la derecha. Es el único dibujante de
-    tablas del curso: la tabla resumen, las del README y las del benchmark.
+    Es el único dibujante de tablas del curso: la tabla resumen, las del README y las del benchmark.
     """
     headers = list(rows[0])
     cells = [[str(row[h]) for h in headers] for row in rows]
@@ -231,10 +222,7 @@ def per_class_accuracy(true_labels, predicted_labels, num_classes: int = 10) -> 
 
 
 def provenance_line(config: RunConfig, data: CifarData) -> str:
-    """Qué ejecución produjo las salidas de un cuaderno: perfil, épocas, backend, dispositivo, fecha, datos.
-
-    En varias líneas cortas, para que se lea entera en JupyterLab sin desplazarse.
-    """
+    """Qué ejecución produjo las salidas de un cuaderno, en líneas cortas que se leen enteras en JupyterLab."""
     return "\n".join(
         [
             "Procedencia de las salidas:",
@@ -258,15 +246,9 @@ def replace_section(document: Path, name: str, content: str) -> None:
     replace_atomically(document, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
-def most_confused(
-    true_labels, predicted_labels, count: int = 3, class_names=None
-) -> list[tuple[str, str, int]]:
+def most_confused(true_labels, predicted_labels, count: int = 3) -> list[tuple[str, str, int]]:
     """Los pares (clase real, clase predicha) que más se confunden, con cuántas veces."""
-    names = class_names or CLASS_NAMES_ES
-    counts = confusion_counts(true_labels, predicted_labels, len(names))
+    counts = confusion_counts(true_labels, predicted_labels)
     np.fill_diagonal(counts, 0)
-    order = np.argsort(counts, axis=None)[::-1][:count]
-    pairs = [np.unravel_index(i, counts.shape) for i in order]
-    return [
-        (names[real], names[guess], int(counts[real, guess])) for real, guess in pairs if counts[real, guess]
-    ]
+    pairs = [np.unravel_index(i, counts.shape) for i in np.argsort(counts, axis=None)[::-1][:count]]
+    return [(CLASS_NAMES_ES[r], CLASS_NAMES_ES[g], int(counts[r, g])) for r, g in pairs if counts[r, g]]

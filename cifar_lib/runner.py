@@ -15,6 +15,7 @@ import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 
@@ -48,11 +49,8 @@ def notebooks_dir() -> Path:
 
 
 def without_injected_parameters(path: Path) -> nbformat.NotebookNode:
-    """El cuaderno sin la celda ``injected-parameters`` de una ejecución anterior.
-
-    Así, una ejecución nueva usa los valores de la celda ``parameters`` (más los
-    que se pasen ahora), no los que se inyectaron la última vez.
-    """
+    """El cuaderno sin la celda ``injected-parameters`` de una ejecución anterior (papermill solo
+    la sustituye si se le pasan parámetros): cuentan la celda ``parameters`` y lo que se pase ahora."""
     notebook = nbformat.read(path, as_version=4)
     notebook.cells = [c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     return notebook
@@ -149,18 +147,11 @@ def run_notebooks(
     kernel_environment = {PROFILE_ENV: profile, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if not in_place:  # fuera del proyecto, todo a la carpeta elegida; en él, decide cada cuaderno
         kernel_environment[OUTPUT_ENV] = str(output_dir)
-    saved_environment = {name: os.environ.get(name) for name in (*kernel_environment, OUTPUT_ENV)}
-    if in_place:
-        os.environ.pop(OUTPUT_ENV, None)
-    os.environ.update(kernel_environment)  # los kernels heredan el entorno de este proceso
-    try:
+    # Los kernels heredan el entorno de este proceso; al salir del with, vuelve a ser el de antes.
+    with mock.patch.dict(os.environ, kernel_environment):
+        if in_place:
+            os.environ.pop(OUTPUT_ENV, None)
         executed = _execute_in_order(notebooks, target_dir, profile, parameters, replacements)
-    finally:
-        for name, value in saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     print()
     print(summary_table(output_dir / "results"))
     return executed

@@ -117,11 +117,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         return state if self.latest_path.exists() else None
 
     def set_aside_other_run(self) -> str | None:
-        """Si la carpeta guarda un entrenamiento con otros ajustes, lo aparta a ``<carpeta>.anterior``.
-
-        Nunca se borra un entrenamiento a medias sin avisar: se conserva el
-        último apartado. Devuelve qué ajustes difieren (o ``None``).
-        """
+        """Aparta a ``<carpeta>.anterior`` un entrenamiento guardado con otros ajustes (el último
+        apartado se conserva) y devuelve qué ajustes difieren, o ``None`` si no hay ninguno."""
         state = self.saved_state()
         if state is None or state.get("settings") == self.settings:
             return None
@@ -159,13 +156,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         return epoch
 
     def finish(self, model: keras.Model, up_to_epoch: int | None = None) -> TrainingRun:
-        """Deja en ``model`` los mejores pesos y devuelve el :class:`TrainingRun` completo.
-
-        La historia incluye todas las épocas, también las de antes de una
-        reanudación. Con ``up_to_epoch=N`` (una de ``keep_best_at``) devuelve lo
-        que habría dejado un entrenamiento de solo ``N`` épocas: los mejores
-        pesos de esas ``N``, su historia y su tiempo.
-        """
+        """Deja en ``model`` los mejores pesos y devuelve el :class:`TrainingRun`, con la historia de
+        todas las épocas (también las de antes de reanudar). Con ``up_to_epoch=N`` (una de
+        ``keep_best_at``), lo que habría dejado un entrenamiento de ``N`` épocas."""
         self.restore_best(model, up_to_epoch)
         history, seconds, best_epoch = self.state["history"], self.state["seconds"], self.state["best_epoch"]
         planned = self.settings.get("epochs")
@@ -250,12 +243,9 @@ COURSE_RECIPES = {
 
 
 def recipe_changes(config: RunConfig, model: keras.Model) -> list[str]:
-    """Lo que el código del cuaderno cambió respecto a la red y la receta del paso (vacío si nada).
-
-    Compara las capas con las del constructor del paso (sin construirlas: no
-    gasta números aleatorios) y el optimizador, la tasa (la máxima, si hay
-    calendario), el *weight decay* y el label smoothing con :data:`COURSE_RECIPES`.
-    """
+    """Lo que el código del cuaderno cambió respecto a la red y la receta del paso (vacío si nada):
+    las capas (sin construirlas: no gasta números aleatorios) y el optimizador, la tasa máxima,
+    el *weight decay* y el label smoothing de :data:`COURSE_RECIPES`."""
     from cifar_lib.models import BUILDERS
 
     def settings(layer):
@@ -303,10 +293,9 @@ def checkpoint_for(
     """El ``callback_accuracy`` del curso para esta ejecución (el modelo ya compilado).
 
     Si el código del cuaderno cambió la red o la receta (:func:`recipe_changes`),
-    lo anota en ``config``: la ejecución pasa a ser «personalizado» y sus salidas
-    van a ``salidas/personalizado/``, nunca a las carpetas del curso.
-    Si en su carpeta hay un entrenamiento con otros ajustes, lo aparta a
-    ``.anterior`` y lo dice; ``fresh=True`` borra lo guardado y empieza de cero.
+    la ejecución pasa a ser «personalizado» y escribe en ``salidas/``. Un
+    entrenamiento guardado con otros ajustes se aparta a ``.anterior`` (y se
+    dice); ``fresh=True`` borra lo guardado y empieza de cero.
     """
     changes = recipe_changes(config, model)
     if changes and not config.code_changes:
@@ -337,13 +326,9 @@ def checkpoint_for(
 
 
 def resume_settings(config: RunConfig, data: CifarData, model: keras.Model) -> dict:
-    """Todo lo que debe coincidir para continuar un entrenamiento interrumpido.
-
-    Incluye la arquitectura (la configuración del modelo), qué imágenes y en qué
-    orden (una huella de las etiquetas de entrenamiento y validación: cambia si
-    cambia la división), y la configuración del optimizador y de la pérdida (la
-    tasa de aprendizaje y su calendario dependen de las épocas y del pico elegidos).
-    """
+    """Todo lo que debe coincidir para continuar un entrenamiento interrumpido: la receta, la
+    arquitectura, qué imágenes (huella de las etiquetas de la división), el optimizador con su
+    calendario y la pérdida."""
     return {
         "run": config.run,
         "step": config.step,

@@ -42,7 +42,10 @@ def test_bad_epochs_name_the_parameter(bad):
 
 
 def test_unknown_profile_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match="«completo», «rapido», «prueba»"):
+    with pytest.raises(
+        ConfigError,
+        match="Perfil desconocido: .rapidisimo.. Los valores válidos son: completo, rapido, prueba.",
+    ):
         resolve_run("01", profile="rapidisimo")
 
 

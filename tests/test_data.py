@@ -221,7 +221,7 @@ def test_empty_class_folder_is_named(tmp_path, train_arrays, test_arrays):
 
 def test_folder_that_is_not_cifar(tmp_path):
     (tmp_path / "otra_cosa").mkdir()
-    with pytest.raises(DataError, match="no parece CIFAR-10"):
+    with pytest.raises(DataError, match="otra_cosa no contiene CIFAR-10"):
         load_cifar10(tmp_path / "otra_cosa")
 
 

@@ -65,5 +65,7 @@ def test_step_six_is_step_five_behind_the_augmentation_layer():
 
 @pytest.mark.parametrize("step", [0, 8, "1", 2.0, None])
 def test_unknown_step_is_a_clear_spanish_error(step):
-    with pytest.raises(ConfigError, match=r"Paso desconocido.*\[1, 2, 3, 4, 5, 6, 7\]"):
+    with pytest.raises(
+        ConfigError, match=r"Paso desconocido: .*Los valores válidos son: 1, 2, 3, 4, 5, 6, 7\."
+    ):
         build_model(step)

@@ -101,8 +101,12 @@ def test_a_bad_parameter_stops_before_any_data_is_loaded(
     image_archive, tmp_path, monkeypatch, name, value, message
 ):
     monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
+    monkeypatch.delenv("CIFAR_OUTPUT_DIR", raising=False)
+    monkeypatch.setenv("CIFAR_PROFILE", "rapido")
     with pytest.raises(runner.NotebookFailure) as failure:
         runner.run_notebooks([1], profile="prueba", output_dir=tmp_path, parameters={name: value})
+    # el entorno de este proceso vuelve a estar como antes, aunque el cuaderno fallara
+    assert os.environ["CIFAR_PROFILE"] == "rapido" and "CIFAR_OUTPUT_DIR" not in os.environ
     assert failure.value.notebook == "01_modelo_basico.ipynb"
     assert "ConfigError" in failure.value.error and message in failure.value.error
     assert "Datos:" not in _outputs_text(tmp_path / "notebooks" / "01_modelo_basico.ipynb")

@@ -124,15 +124,14 @@ def test_a_figure_that_fails_to_save_leaves_the_old_one_and_no_temporary(tmp_pat
 
     target = tmp_path / "curvas.png"
     target.write_bytes(b"la figura anterior")
-    figure = plt.figure()
 
-    def broken_savefig(path, **kwargs):
+    def broken_savefig(figure, path, **kwargs):
         Path(path).write_bytes(b"a medias")
         raise OSError("disco lleno")
 
-    monkeypatch.setattr(figure, "savefig", broken_savefig)
+    monkeypatch.setattr(plt.Figure, "savefig", broken_savefig)
     with pytest.raises(OSError, match="disco lleno"):
-        plots.save_figure(figure, target)
+        plots.learning_curves({"loss": [1.0, 0.5], "accuracy": [0.1, 0.2]}, save_to=target)
     assert [p.name for p in tmp_path.iterdir()] == ["curvas.png"]
     assert target.read_bytes() == b"la figura anterior"
 
