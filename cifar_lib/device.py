@@ -29,9 +29,5 @@ def device_name() -> str:
 def library_versions() -> dict[str, str]:
     """Versiones de Python, Keras, NumPy y del backend en uso."""
     backend = keras.config.backend()
-    return {
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        backend: __import__(backend).__version__,
-    }
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__}
+    return {**versions, backend: __import__(backend).__version__}

@@ -10,9 +10,8 @@ from pathlib import Path
 def replace_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Llama a ``write(temporal)`` con una ruta junto a ``path`` y la renombra a ``path`` si no falla.
 
-    Si ``write`` falla, ``path`` queda como estaba y el temporal se borra; si el
-    proceso muere a medias, queda a lo sumo el temporal. Nunca hay un archivo a
-    medias con el nombre definitivo. Lo usan resultados, pesos, modelos, figuras y la caché.
+    Si ``write`` falla, ``path`` queda como estaba y el temporal se borra: nunca hay un
+    archivo a medias con el nombre definitivo (resultados, pesos, modelos, figuras, caché).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

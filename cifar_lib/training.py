@@ -234,36 +234,39 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             (model or self.model).load_weights(path)
 
 
-#: La receta de entrenamiento de cada paso, tal como la compilan los cuadernos sin cambios.
+#: La receta de cada paso tal como la compilan los cuadernos sin cambios; todo lo demás del
+#: optimizador, los valores por defecto de su clase en Keras.
 COURSE_RECIPES = {
-    **{step: {"optimizador": "Adam", "learning_rate": 1e-3, "weight_decay": 0.0, "label_smoothing": 0.0}
-       for step in range(1, 7)},
-    7: {"optimizador": "AdamW", "learning_rate": 2e-3, "weight_decay": 5e-4, "label_smoothing": 0.1},
+    **{step: {"optimizador": "Adam", "calendario": None, "learning_rate": 1e-3, "weight_decay": 0.0,
+              "label_smoothing": 0.0} for step in range(1, 7)},
+    7: {"optimizador": "AdamW", "calendario": "CosineDecay", "learning_rate": 2e-3, "weight_decay": 5e-4,
+        "label_smoothing": 0.1},
 }  # fmt: skip
 
 
 def recipe_changes(config: RunConfig, model: keras.Model) -> list[str]:
     """Lo que el código del cuaderno cambió respecto a la red y la receta del paso (vacío si nada):
-    las capas (sin construirlas: no gasta números aleatorios) y el optimizador, la tasa máxima,
-    el *weight decay* y el label smoothing de :data:`COURSE_RECIPES`."""
+    las capas (sin construirlas: no gasta números aleatorios), el optimizador y sus ajustes, el
+    calendario y la tasa máxima, el *weight decay* y el label smoothing de :data:`COURSE_RECIPES`."""
     from cifar_lib.models import BUILDERS
 
     def settings(layer):
         return type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "dtype"}
 
-    changes = []
-    if [settings(layer) for layer in model.layers] != [
-        settings(layer) for layer in BUILDERS[config.step][0]()
-    ]:
-        changes.append("capas cambiadas")
+    course_layers = [settings(layer) for layer in BUILDERS[config.step][0]()]
+    changes = [] if [settings(layer) for layer in model.layers] == course_layers else ["capas cambiadas"]
     optimizer, expected = model.optimizer, COURSE_RECIPES[config.step]
-    rate = optimizer.get_config()["learning_rate"]
-    if isinstance(rate, dict):  # un calendario: su tasa máxima
-        schedule = rate.get("config") if isinstance(rate.get("config"), dict) else {}
-        rate = schedule.get("warmup_target") or schedule.get("initial_learning_rate")
-    if not isinstance(rate, int | float):
-        changes.append("calendario de la tasa cambiado")
+    optimizer_settings = optimizer.get_config()
+    rate = optimizer_settings["learning_rate"]
+    schedule = rate.get("class_name") if isinstance(rate, dict) else None
+    if schedule != expected["calendario"]:
+        changes.append(f"calendario {schedule or 'constante'}")
         rate = expected["learning_rate"]
+    elif schedule:  # el del cuaderno 07: sube desde la décima parte del pico y baja como un coseno hasta 0
+        shape = rate["config"]
+        if shape["alpha"] != 0 or not np.isclose(10 * shape["initial_learning_rate"], shape["warmup_target"]):
+            changes.append("forma del calendario cambiada")
+        rate = shape["warmup_target"]
     loss = model.loss.get_config() if hasattr(model.loss, "get_config") else {}
     found = {
         "optimizador": type(optimizer).__name__,
@@ -275,6 +278,12 @@ def recipe_changes(config: RunConfig, model: keras.Model) -> list[str]:
         same = value == expected[name] if isinstance(value, str) else np.isclose(value, expected[name])
         if not same:
             changes.append(f"{name}={value:g}" if not isinstance(value, str) else f"{name} {value}")
+    if found["optimizador"] == expected["optimizador"]:  # p. ej. beta_1, clipnorm, use_ema
+        defaults = type(optimizer)().get_config()
+        ignored = ("name", "learning_rate", "weight_decay")
+        changes += [
+            f"{k}={v}" for k, v in optimizer_settings.items() if k not in ignored and v != defaults[k]
+        ]
     if model.loss not in ("categorical_crossentropy", None) and not isinstance(
         model.loss, keras.losses.CategoricalCrossentropy
     ):
@@ -373,10 +382,7 @@ def evaluate_with_flip(model: keras.Model, data: CifarData, batch_size: int = 51
 
 
 def predict_with_flip(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Media de las probabilidades de cada imagen y de su reflejo izquierda-derecha.
-
-    Las imágenes son ``(N, alto, ancho, canales)``: el reflejo invierte el eje 2, el ancho.
-    """
+    """Media de las probabilidades de cada imagen ``(N, alto, ancho, canales)`` y de su reflejo (eje 2)."""
     mirrored = images[:, :, ::-1]
     return (predict(model, images, batch_size) + predict(model, mirrored, batch_size)) / 2
 

@@ -12,7 +12,7 @@ import keras
 import pytest
 
 from cifar_lib import config, data, models, results, training
-from tests.notebook_training import compile_like_the_report, fit_like_the_notebooks
+from tests.notebook_training import compile_like_notebook_07, compile_like_the_report, fit_like_the_notebooks
 
 
 @pytest.fixture
@@ -165,6 +165,23 @@ def test_a_changed_network_or_recipe_runs_as_personalizado_and_never_writes_the_
     assert faster.label == "personalizado" and "learning_rate=0.01" in faster.describe()
     assert faster.output_dir == faster.results_dir.parent == root / "salidas" / "personalizado"
     assert faster.checkpoint_dir.name == "02_personalizado"  # no aparta el entrenamiento del curso
+
+    recipe_07 = config.resolve_run("07", profile="completo")
+    untouched_07 = compile_like_notebook_07(models.build_model(7), recipe_07, 45_000)
+    assert training.recipe_changes(recipe_07, untouched_07) == []
+    flat_end = compile_like_notebook_07(models.build_model(7), recipe_07, 45_000, alpha=0.1)
+    assert training.recipe_changes(recipe_07, flat_end) == ["forma del calendario cambiada"]
+    higher = compile_like_notebook_07(models.build_model(7), recipe_07, 45_000, peak=0.004)
+    assert training.recipe_changes(recipe_07, higher) == ["learning_rate=0.004"]
+    other_beta = models.build_model(1)
+    other_beta.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.001, beta_1=0.8), loss="categorical_crossentropy"
+    )
+    assert training.recipe_changes(config.resolve_run("01"), other_beta) == ["beta_1=0.8"]
+    decaying = models.build_model(1)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.001, decay_steps=100, decay_rate=0.9)
+    decaying.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss="categorical_crossentropy")
+    assert training.recipe_changes(config.resolve_run("01"), decaying) == ["calendario ExponentialDecay"]
 
     no_dropout = config.resolve_run("03", profile="completo")
     layers = [layer for layer in models.dropout() if not isinstance(layer, keras.layers.Dropout)]
