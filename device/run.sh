@@ -10,8 +10,7 @@
 #      como el informe, sobre la copia JPEG de CIFAR-10 (la que cabe en el viaje); cada
 #      cuaderno terminado queda guardado aunque no dé tiempo a los siguientes;
 #   3. el benchmark en el dispositivo (imágenes/s de cada paso y el aumento de datos): el
-#      completo si quedan 150 s, si no el rápido;
-#   4. con el tiempo que sobre, el benchmark rápido con precisión mixta bf16 (una medida aparte).
+#      completo si quedan 150 s, si no el rápido.
 # Lo que vuelve va a $OUT (o a una carpeta temporal si no existe): curso.tar.gz (cuadernos,
 # resultados, figuras y benchmark), los modelos y registro.txt, el registro de todo.
 #
@@ -78,6 +77,4 @@ part "cuadernos, perfil $perfil" 45 python3 -m cifar_lib ejecutar --perfil "$per
 rapido="--rapido"
 [ "$perfil" = "completo" ] && [ "$(left)" -ge 150 ] && rapido=""
 part "benchmark" 25 python3 benchmarks/benchmark.py $rapido --salida "$destino/benchmark"
-CIFAR_MIXED_PRECISION=1 part "benchmark rápido con precisión mixta bf16 (medida aparte)" 25 \
-  python3 benchmarks/benchmark.py --rapido --salida "$destino/benchmark/bf16"
 say "fin"
