@@ -41,6 +41,18 @@ def test_bad_epochs_name_the_parameter(bad):
         resolve_run("01", epochs=bad)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("epochs", -1, "EPOCHS debe ser 1 o mayor"),
+        ("batch_size", "muchas", "BATCH_SIZE debe ser un número entero"),
+    ],
+)
+def test_a_bad_value_names_the_parameter_and_the_rule(name, value, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_run("01", **{name: value})
+
+
 def test_unknown_profile_lists_the_valid_ones():
     with pytest.raises(
         ConfigError,
