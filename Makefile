@@ -21,10 +21,12 @@ $(READY): pyproject.toml $(CONSTRAINTS)
 run: $(READY)
 	$(PY) -m cifar_lib ejecutar --perfil $(PERFIL) $(PASOS)
 
-## Todos los tests con TensorFlow y, después, los rápidos con JAX.
+## Todos los tests con TensorFlow y, después, con JAX los rápidos de lo que depende del backend
+## (el aumento, las redes, el entrenamiento y la predicción; datos, tablas y figuras son NumPy).
+JAX_TESTS := tests/test_augmentation.py tests/test_models.py tests/test_training.py tests/test_cli.py
 test: $(READY)
 	$(PY) -m pytest
-	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow and not real_data" -q
+	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow and not real_data" -q $(JAX_TESTS)
 
 ## Solo los tests rápidos (sin ejecutar cuadernos).
 test-fast: $(READY)
