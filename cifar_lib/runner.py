@@ -144,7 +144,7 @@ def run_notebooks(
         target_dir = default_output_dir(f"semilla{seed}") / "notebooks"
     target_dir.mkdir(parents=True, exist_ok=True)
     replacements = path_replacements(output_dir)
-    kernel_environment = {PROFILE_ENV: profile, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    kernel_environment = {PROFILE_ENV: profile, "TF_CPP_MIN_LOG_LEVEL": "3"}  # sin el registro de C++ de TF
     if not in_place:  # fuera del proyecto, todo a la carpeta elegida; en él, decide cada cuaderno
         kernel_environment[OUTPUT_ENV] = str(output_dir)
     # Los kernels heredan el entorno de este proceso; al salir del with, vuelve a ser el de antes.
