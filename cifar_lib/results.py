@@ -137,11 +137,12 @@ def summary_rows(runs: list[dict]) -> list[dict]:
     """Una fila por ejecución (en el orden de ``runs``), con la precisión nuestra y la del informe.
     Varias semillas de una ejecución (con la misma etiqueta) dan una sola fila, la de la semilla
     por defecto, con la media y la desviación típica de todas."""
-    rows = []
+    groups: dict[tuple[str, str], list[dict]] = {}
     for record in runs:
-        seeds = [r for r in runs if (r["run"], r["label"]) == (record["run"], record["label"])]
-        if record["seed"] != min(seeds, key=lambda r: r["seed"] != DEFAULT_SEED)["seed"]:
-            continue  # otra semilla de una ejecución que ya tiene fila
+        groups.setdefault((record["run"], record["label"]), []).append(record)
+    rows = []
+    for seeds in groups.values():
+        record = next((r for r in seeds if r["seed"] == DEFAULT_SEED), seeds[0])
         report_run = REPORT_RUNS.get(record["run"])
         rows.append(
             {
