@@ -11,8 +11,10 @@ a) el aumento de datos: ``ImageDataGenerator.flow`` del informe frente a la capa
    ``build_augmentation()`` del curso, en lotes de 32 y de 512, primero solos
    (lotes de ``flow`` frente a llamadas a la capa) y después alimentando un
    ``fit`` con una red mínima;
-b) el entrenamiento de cada paso con su tamaño de lote del informe: imágenes por
-   segundo y, a partir de ellas, el tiempo de una época de 45.000 imágenes;
+b) el entrenamiento de cada paso (y de las redes de los cuadernos 07 y 08) con su
+   tamaño de lote: imágenes por segundo, el tiempo de una época de 45.000
+   imágenes y los GFLOP/s conseguidos (con las operaciones de multiplicar y sumar
+   de convoluciones y capas densas, ×3 al entrenar: ida y vuelta);
 c) ``model.fit`` con los dos callbacks de los cuadernos (parada temprana y punto
    de control reanudable por época) frente a un ``model.fit`` sin más;
 
@@ -39,18 +41,37 @@ from cifar_lib import augmentation, config, device, models, results, training  #
 from cifar_lib.data import CifarData  # noqa: E402
 
 FULL_EPOCH = 45_000
-STEPS = range(1, 8)
+STEPS = range(1, 9)
 
 
-def compile_like_the_notebooks(model: keras.Model, steps_per_execution: int | None = None) -> keras.Model:
-    """``model.compile`` como en los cuadernos 01–06 (Adam, entropía cruzada categórica)."""
+def compile_like_the_notebooks(
+    model: keras.Model, steps_per_execution: int | None = None, jit_compile: bool | str = "auto"
+) -> keras.Model:
+    """``model.compile`` como en los cuadernos 01–06 (Adam, entropía cruzada categórica); el 08
+    compila además con XLA (``jit_compile=True``), y el optimizador apenas cambia la velocidad."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=0.001),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution or training.default_steps_per_execution(),
+        jit_compile=jit_compile,
     )
     return model
+
+
+def training_gflop_per_image(model: keras.Model) -> float:
+    """GFLOP de entrenar con una imagen: 2 por cada multiplicar-y-sumar de las convoluciones y capas
+    densas al ir hacia delante, por 3 (ida, y la vuelta calcula dos gradientes del mismo tamaño).
+    BN, activaciones y pooling no cuentan: son una parte pequeña."""
+    flops = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        output_shape = layer.output.shape[1:]
+        positions = int(np.prod(output_shape[:-1])) if len(output_shape) > 1 else 1
+        flops += 2 * positions * int(np.prod(kernel.shape))
+    return 3 * flops / 1e9
 
 
 def run_of(step: int) -> str:
@@ -159,12 +180,13 @@ def augmentation_rates(
 def training_rate(step: int, batch_size: int, count: int) -> dict:
     """Entrena una época de calentamiento (compilación) y mide la segunda."""
     data = synthetic_data(count)
-    model = compile_like_the_notebooks(models.build_model(step))
+    model = compile_like_the_notebooks(models.build_model(step), jit_compile=step == 8 or "auto")
     targets = training.one_hot(data.y_train)
     model.fit(data.x_train[: batch_size * 2], targets[: batch_size * 2], batch_size=batch_size, verbose=0)
     start = time.perf_counter()
     model.fit(data.x_train, targets, batch_size=batch_size, epochs=1, verbose=0)
     rate = count / (time.perf_counter() - start)
+    gflop = training_gflop_per_image(model)
     return {
         "step": step,
         "params": model.count_params(),
@@ -172,6 +194,8 @@ def training_rate(step: int, batch_size: int, count: int) -> dict:
         "images": count,
         "train_img_s": round(rate, 1),
         "epoch_45000_s": round(FULL_EPOCH / rate, 1),
+        "train_gflop_per_image": round(gflop, 4),
+        "gflop_s": round(gflop * rate, 1),
     }
 
 
@@ -261,6 +285,8 @@ NUMERIC = (
     "lote",
     "imágenes/s",
     "época de 45.000",
+    "GFLOP por imagen",
+    "GFLOP/s",
     "lotes por llamada (`steps_per_execution`)",
     "`ImageDataGenerator`",
     "`build_augmentation()`",
@@ -289,7 +315,7 @@ def readme_table(folder: Path, results_dir: Path) -> str:
             continue  # medidas antiguas, de antes de que el paso existiera
         row = {
             "paso": step,
-            "parámetros": config.thousands(models.REPORT_PARAMS[step]),
+            "parámetros": config.thousands(models.build_model(step).count_params()),
             "lote": config.REPORT_RUNS[run].batch_size,
         }
         for report in reports:
@@ -297,7 +323,10 @@ def readme_table(folder: Path, results_dir: Path) -> str:
             measured = next(r for r in report["training"] if r["step"] == step)
             row[f"imágenes/s ({where})"] = config.thousands(round(measured["train_img_s"]))
             row[f"época de 45.000 ({where})"] = results.format_seconds(measured["epoch_45000_s"])
-            numeric += [f"imágenes/s ({where})", f"época de 45.000 ({where})"]
+            row[f"GFLOP/s ({where})"] = (
+                config.decimal(measured["gflop_s"], 0) if "gflop_s" in measured else "sin medir"
+            )
+            numeric += [f"imágenes/s ({where})", f"época de 45.000 ({where})", f"GFLOP/s ({where})"]
         done = [r for r in complete if r["run"] == run]
         row["perfil completo, medido"] = (
             "; ".join(f"{results.format_seconds(r['train_seconds'])} ({r['device']})" for r in done)
@@ -366,7 +395,7 @@ def main(argv=None) -> dict:
     print("\n   Alimentando un fit con una red mínima (imágenes/s)")
     print(results.render_table([augmentation_fit_row(r) for r in report["augmentation"]], numeric=NUMERIC))
 
-    counts = {1: 8192, 2: 4096, 3: 4096, 4: 4096, 5: 1024, 6: 1024, 7: 1024}
+    counts = {1: 8192, 2: 4096, 3: 4096, 4: 4096, 5: 1024, 6: 1024, 7: 1024, 8: 2048}
     report["training"] = []
     print("\nb) Entrenamiento con el lote del informe")
     for step in STEPS:
@@ -379,6 +408,8 @@ def main(argv=None) -> dict:
             "lote": row["batch_size"],
             "imágenes/s": config.thousands(round(row["train_img_s"])),
             "época de 45.000": results.format_seconds(row["epoch_45000_s"]),
+            "GFLOP por imagen": config.decimal(row["train_gflop_per_image"], 3),
+            "GFLOP/s": config.decimal(row["gflop_s"], 0),
         }
         for row in report["training"]
     ]

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ejecuta los cuadernos en orden. Solo el perfil «completo» con sus propios ajustes "
         "reescribe notebooks/, results/ y figures/; cualquier otra ejecución escribe en salidas/.",
     )
-    run.add_argument("pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–7); todos si no se indica")
+    run.add_argument("pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–8); todos si no se indica")
     profiles = "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
     run.add_argument(
         "--perfil", choices=list(PROFILES), help=f"{profiles} (por defecto, CIFAR_PROFILE o completo)"

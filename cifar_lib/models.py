@@ -18,6 +18,7 @@ from keras import layers
 from cifar_lib.augmentation import build_augmentation, build_crop_and_flip
 from cifar_lib.config import check_step
 from cifar_lib.data import IMAGE_SHAPE
+from cifar_lib.fast_layers import BatchNormWithFastBias, PatchWhitening
 
 #: Parámetros de cada paso según los ``model.summary()`` del informe.
 REPORT_PARAMS = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834, 7: 3_253_834}
@@ -132,6 +133,50 @@ def deep_modern() -> list[layers.Layer]:
     return [build_crop_and_flip(), *deep()]
 
 
+def fast() -> list[layers.Layer]:
+    """Cuaderno 08: la red rápida de airbench94, blanqueo de parches y tres bloques (64, 256, 256).
+
+    Cada bloque: convolución, *max pooling*, BN, GELU, convolución, BN, GELU. Las
+    convoluciones no llevan sesgo (lo pone la BN que las sigue) y la salida se
+    divide entre 9 antes del softmax, como en airbench94.
+    """
+    return [
+        build_crop_and_flip(padding=2),  # desplaza hasta 2 píxeles y voltea
+        PatchWhitening(size=2, name="whitening"),  # filtros fijos: se calculan con adapt()
+        layers.Activation("gelu", name="gelu_0"),
+        # bloque 1: 64 filtros, 31×31 → 15×15
+        layers.Conv2D(64, 3, padding="same", use_bias=False, name="conv_1a"),
+        layers.MaxPooling2D(2, name="pool_1"),
+        BatchNormWithFastBias(name="bn_1a"),
+        layers.Activation("gelu", name="gelu_1a"),
+        layers.Conv2D(64, 3, padding="same", use_bias=False, name="conv_1b"),
+        BatchNormWithFastBias(name="bn_1b"),
+        layers.Activation("gelu", name="gelu_1b"),
+        # bloque 2: 256 filtros, 15×15 → 7×7
+        layers.Conv2D(256, 3, padding="same", use_bias=False, name="conv_2a"),
+        layers.MaxPooling2D(2, name="pool_2"),
+        BatchNormWithFastBias(name="bn_2a"),
+        layers.Activation("gelu", name="gelu_2a"),
+        layers.Conv2D(256, 3, padding="same", use_bias=False, name="conv_2b"),
+        BatchNormWithFastBias(name="bn_2b"),
+        layers.Activation("gelu", name="gelu_2b"),
+        # bloque 3: 256 filtros, 7×7 → 3×3
+        layers.Conv2D(256, 3, padding="same", use_bias=False, name="conv_3a"),
+        layers.MaxPooling2D(2, name="pool_3"),
+        BatchNormWithFastBias(name="bn_3a"),
+        layers.Activation("gelu", name="gelu_3a"),
+        layers.Conv2D(256, 3, padding="same", use_bias=False, name="conv_3b"),
+        BatchNormWithFastBias(name="bn_3b"),
+        layers.Activation("gelu", name="gelu_3b"),
+        # clasificador: el máximo de cada canal en 3×3 → 256 números → 10
+        layers.MaxPooling2D(3, name="pool_final"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(10, use_bias=False, name="dense"),
+        layers.Rescaling(1 / 9, name="scale"),
+        layers.Activation("softmax", name="output"),
+    ]
+
+
 #: Constructor de las capas de cada paso y nombre del modelo.
 BUILDERS = {
     1: (basic, "paso1_basico"),
@@ -141,11 +186,12 @@ BUILDERS = {
     5: (deep, "paso5_profundo"),
     6: (deep_augmented, "paso6_aumento_de_datos"),
     7: (deep_modern, "paso7_receta_moderna"),
+    8: (fast, "paso8_red_rapida"),
 }
 
 
 def build_model(step: int) -> keras.Sequential:
-    """Devuelve, sin compilar, la red del paso ``step`` (1–6 del informe, 7 del cuaderno 07).
+    """Devuelve, sin compilar, la red del paso ``step`` (1–6 del informe, 7 y 8 de los cuadernos 07 y 08).
 
     Los pesos iniciales salen del generador aleatorio de Keras: llama antes a
     ``keras.utils.set_random_seed(SEED)`` para que sean siempre los mismos.

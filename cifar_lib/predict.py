@@ -9,12 +9,14 @@ import numpy as np
 from cifar_lib.config import percent
 from cifar_lib.data import CLASS_NAMES_ES, IMAGE_SHAPE
 
-#: Los modelos que usa ``predecir`` si no se le da uno, en orden de preferencia:
-#: el del cuaderno 07 (receta moderna) y el modelo final del paso 6.
-DEFAULT_MODELS = (Path("models") / "mas_alla_del_90.keras", Path("models") / "final.keras")
+#: Los modelos que usa ``predecir`` si no se le da uno, del más preciso al menos: el de la red
+#: rápida (cuaderno 08), el de la receta moderna (07) y el modelo final del paso 6.
+DEFAULT_MODELS = tuple(
+    Path("models") / name for name in ("red_rapida.keras", "mas_alla_del_90.keras", "final.keras")
+)
 
 HOW_TO_TRAIN = (
-    "Ejecuta el cuaderno 07 o el 06 (python -m cifar_lib ejecutar 7) para entrenar y guardar uno, "
+    "Ejecuta el cuaderno 08, el 07 o el 06 (python -m cifar_lib ejecutar 8) para entrenar y guardar uno, "
     "o indica otro con --modelo."
 )
 
@@ -60,7 +62,7 @@ def load_final_model(path: Path):
         raise PredictionError(f"No se encuentra el modelo {path}. {HOW_TO_TRAIN}")
     import keras
 
-    import cifar_lib.augmentation  # noqa: F401  (registra la capa de aumento para cargar el modelo)
+    import cifar_lib.models  # noqa: F401  (registra las capas propias del curso para cargar el modelo)
 
     try:
         return keras.saving.load_model(path)

@@ -234,13 +234,17 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             (model or self.model).load_weights(path)
 
 
-#: La receta de cada paso tal como la compilan los cuadernos sin cambios; todo lo demás del
-#: optimizador, los valores por defecto de su clase en Keras.
+#: La receta de cada paso tal como la compilan los cuadernos sin cambios: optimizador, calendario de la
+#: tasa (con la forma de su subida y su final), tasa (la máxima, si hay calendario), *weight decay*,
+#: label smoothing y los ajustes del optimizador que no son los de su clase en Keras.
 COURSE_RECIPES = {
     **{step: {"optimizador": "Adam", "calendario": None, "learning_rate": 1e-3, "weight_decay": 0.0,
-              "label_smoothing": 0.0} for step in range(1, 7)},
-    7: {"optimizador": "AdamW", "calendario": "CosineDecay", "learning_rate": 2e-3, "weight_decay": 5e-4,
-        "label_smoothing": 0.1},
+              "label_smoothing": 0.0, "ajustes": {}} for step in range(1, 7)},
+    7: {"optimizador": "AdamW", "calendario": "CosineDecay", "forma": {"desde": 0.1, "alpha": 0.0},
+        "learning_rate": 2e-3, "weight_decay": 5e-4, "label_smoothing": 0.1, "ajustes": {}},
+    8: {"optimizador": "SGD", "calendario": "CosineDecay", "forma": {"desde": 0.2, "alpha": 0.07},
+        "learning_rate": 1.5, "weight_decay": 0.0089, "label_smoothing": 0.2,
+        "ajustes": {"momentum": 0.85, "nesterov": True}},
 }  # fmt: skip
 
 
@@ -262,11 +266,14 @@ def recipe_changes(config: RunConfig, model: keras.Model) -> list[str]:
     if schedule != expected["calendario"]:
         changes.append(f"calendario {schedule or 'constante'}")
         rate = expected["learning_rate"]
-    elif schedule:  # el del cuaderno 07: sube desde la décima parte del pico y baja como un coseno hasta 0
-        shape = rate["config"]
-        if shape["alpha"] != 0 or not np.isclose(10 * shape["initial_learning_rate"], shape["warmup_target"]):
+    elif schedule:  # sube en línea recta desde una fracción del pico y baja como un coseno hasta alpha·pico
+        shape, peak = rate["config"], rate["config"]["warmup_target"]
+        wanted = expected["forma"]
+        if shape["alpha"] != wanted["alpha"] or not np.isclose(
+            shape["initial_learning_rate"], wanted["desde"] * peak
+        ):
             changes.append("forma del calendario cambiada")
-        rate = shape["warmup_target"]
+        rate = peak
     loss = model.loss.get_config() if hasattr(model.loss, "get_config") else {}
     found = {
         "optimizador": type(optimizer).__name__,
@@ -279,7 +286,7 @@ def recipe_changes(config: RunConfig, model: keras.Model) -> list[str]:
         if not same:
             changes.append(f"{name}={value:g}" if not isinstance(value, str) else f"{name} {value}")
     if found["optimizador"] == expected["optimizador"]:  # p. ej. beta_1, clipnorm, use_ema
-        defaults = type(optimizer)().get_config()
+        defaults = {**type(optimizer)().get_config(), **expected["ajustes"]}
         ignored = ("name", "learning_rate", "weight_decay")
         changes += [
             f"{k}={v}" for k, v in optimizer_settings.items() if k not in ignored and v != defaults[k]
@@ -367,6 +374,46 @@ def _digest(*parts) -> str:
     return digest.hexdigest()[:16]
 
 
+class Lookahead(keras.callbacks.Callback):
+    """Promedia los pesos durante el entrenamiento, como airbench94 (una variante de *lookahead*).
+
+    Cada ``every`` pasos y al final de cada época, la media se acerca a los
+    pesos, ``media += (1 − d)·(pesos − media)``, y los pesos vuelven a la media.
+    El peso ``d`` de la media crece con el paso: ``d = strength·(paso/total)³``,
+    así que al principio no frena nada (``d ≈ 0``) y al final promedia los
+    últimos pasos, como si se bajara la tasa de aprendizaje sin perder lo
+    aprendido. Al acabar cada época pesos y media son iguales: reanudar un
+    entrenamiento interrumpido da lo mismo que no interrumpirlo. Cuenta los pasos
+    por lotes: compila el modelo con ``steps_per_execution=1`` (el valor por defecto).
+    """
+
+    def __init__(self, total_steps: int, steps_per_epoch: int, every: int = 5, strength: float = 0.95**5):
+        super().__init__()
+        self.total_steps = total_steps
+        self.steps_per_epoch = steps_per_epoch
+        self.every = every
+        self.strength = strength
+
+    def on_train_begin(self, logs=None):
+        self.average = [np.array(v) for v in self._averaged_variables()]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.epoch * self.steps_per_epoch + batch + 1
+        if step % self.every == 0 or batch + 1 == self.steps_per_epoch:
+            decay = self.strength * min(step / self.total_steps, 1.0) ** 3
+            for variable, average in zip(self._averaged_variables(), self.average):
+                average += (1 - decay) * (np.array(variable) - average)
+                variable.assign(average)
+
+    def _averaged_variables(self) -> list:
+        # Con JAX, leer self.model trae antes los pesos del paso compilado. Las medias móviles de la
+        # BN también se promedian, como en airbench94; el estado de los generadores aleatorios, no.
+        return [v for v in self.model.weights if "float" in str(v.dtype)]
+
+
 def evaluate(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:
     """Precisión (0–1) del modelo en el conjunto de test."""
     scores = model.evaluate(
@@ -385,6 +432,24 @@ def predict_with_flip(model: keras.Model, images: np.ndarray, batch_size: int = 
     """Media de las probabilidades de cada imagen ``(N, alto, ancho, canales)`` y de su reflejo (eje 2)."""
     mirrored = images[:, :, ::-1]
     return (predict(model, images, batch_size) + predict(model, mirrored, batch_size)) / 2
+
+
+def evaluate_with_views(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:
+    """Precisión en test con :func:`predict_with_views` (seis vistas de cada imagen)."""
+    probabilities = predict_with_views(model, data.x_test, batch_size)
+    return float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+
+
+def predict_with_views(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Las vistas de airbench94: la imagen y la imagen desplazada un píxel arriba a la izquierda y
+    abajo a la derecha (rellenando con el reflejo), cada una con su reflejo horizontal. Pesa la mitad
+    la imagen sin desplazar y un cuarto cada desplazamiento."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    height, width = images.shape[1:3]
+    up_left, down_right = padded[:, :height, :width], padded[:, 2:, 2:]
+    centred = predict_with_flip(model, images, batch_size)
+    shifted = predict_with_flip(model, up_left, batch_size) + predict_with_flip(model, down_right, batch_size)
+    return centred / 2 + shifted / 4
 
 
 def predict(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:

@@ -65,3 +65,26 @@ def fit_like_the_notebooks(model, cifar, run_config, keep_best_at=(), fresh=Fals
         verbose=verbose,
     )
     return callback_accuracy.finish(model)
+
+
+def compile_like_notebook_08(model: keras.Model, run_config, train_samples: int, momentum=0.85, **changes):
+    """La celda de ``model.compile`` del cuaderno 08; ``changes`` cambia ajustes del calendario."""
+    total_steps = run_config.epochs * -(-train_samples // run_config.batch_size)
+    warmup_steps = int(0.23 * total_steps)
+    learning_rate = keras.optimizers.schedules.CosineDecay(
+        **{
+            "initial_learning_rate": 0.2 * 1.5,
+            "warmup_target": 1.5,
+            "warmup_steps": warmup_steps,
+            "decay_steps": total_steps - warmup_steps,
+            "alpha": 0.07,
+            **changes,
+        }
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True, weight_decay=0.0089),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.2),
+        metrics=["accuracy"],
+        jit_compile=True,
+    )
+    return model

@@ -57,17 +57,17 @@ def test_predict_prints_three_spanish_classes_for_png_and_jpeg(tmp_path, saved_m
 def test_predict_without_a_model_says_how_to_get_one(tmp_path, capsys):
     Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
     assert cli.main(["predecir", str(tmp_path / "a.png"), "--modelo", str(tmp_path / "no.keras")]) == 1
-    assert "ejecuta el cuaderno 07 o el 06" in capsys.readouterr().err.lower()
+    assert "ejecuta el cuaderno 08, el 07 o el 06" in capsys.readouterr().err.lower()
 
 
-def test_predict_prefers_the_model_of_notebook_07(tmp_path, saved_model, monkeypatch, capsys):
+def test_predict_prefers_the_most_accurate_shipped_model(tmp_path, saved_model, monkeypatch, capsys):
     from cifar_lib import predict
 
     Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
     monkeypatch.setattr(cli, "project_root", lambda: tmp_path)
     assert cli.main(["predecir", str(tmp_path / "a.png")]) == 1
     assert "No hay ningún modelo guardado" in capsys.readouterr().err
-    for path in predict.DEFAULT_MODELS[::-1]:  # primero el del paso 6; después, además, el del 07
+    for path in predict.DEFAULT_MODELS[::-1]:  # primero el del paso 6; después, además, el del 07 y el del 08
         (tmp_path / path).parent.mkdir(exist_ok=True)
         (tmp_path / path).write_bytes(saved_model.read_bytes())
         assert cli.main(["predecir", str(tmp_path / "a.png")]) == 0

@@ -1,10 +1,12 @@
 """Las redes del curso son exactamente las del informe: mismos parámetros, mismas formas."""
 
+import keras
 import numpy as np
 import pytest
 
 from cifar_lib.augmentation import AffineAugmentation
 from cifar_lib.config import ConfigError
+from cifar_lib.fast_layers import BatchNormWithFastBias, PatchWhitening
 from cifar_lib.models import REPORT_PARAMS, build_model
 
 #: Parámetros totales que muestran los ``model.summary()`` del informe.
@@ -19,7 +21,17 @@ def test_parameter_count_matches_the_report(step):
     assert model.count_params() == EXPECTED[step] == REPORT_PARAMS[step]
 
 
-@pytest.mark.parametrize("step", sorted(EXPECTED))
+def test_the_fast_network_has_the_trainable_parameters_of_airbench94():
+    model = build_model(8)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    # airbench94: convoluciones 24→64→64→256→256→256→256 (3×3, sin sesgo), densa 256→10 sin sesgo,
+    # 1.152 sesgos de BN y los 24 del blanqueo (sus filtros 2×2 no se entrenan).
+    convolutions = 9 * (24 * 64 + 64 * 64 + 64 * 256 + 3 * 256 * 256)
+    assert trainable == convolutions + 256 * 10 + (2 * 64 + 4 * 256) + 24 == 1_971_352
+    assert model.count_params() == 1_973_968  # más filtros del blanqueo y medias móviles de la BN
+
+
+@pytest.mark.parametrize("step", sorted(EXPECTED) + [8])
 def test_takes_cifar_images_and_returns_ten_probabilities(step):
     model = build_model(step)
     assert model.input_shape == (None, 32, 32, 3)
@@ -38,6 +50,10 @@ def test_takes_cifar_images_and_returns_ten_probabilities(step):
         (4, "bn_3", (None, 8, 8, 128)),
         (5, "pool_3", (None, 4, 4, 256)),
         (5, "dense", (None, 512)),
+        (8, "whitening", (None, 31, 31, 24)),
+        (8, "pool_1", (None, 15, 15, 64)),
+        (8, "pool_3", (None, 3, 3, 256)),
+        (8, "flatten", (None, 256)),
     ],
 )
 def test_intermediate_shapes_match_the_report(step, layer, shape):
@@ -63,9 +79,41 @@ def test_step_six_is_step_five_behind_the_augmentation_layer():
     assert [layer.name for layer in six.layers[1:]] == [layer.name for layer in five.layers]
 
 
-@pytest.mark.parametrize("step", [0, 8, "1", 2.0, None])
+@pytest.mark.parametrize("step", [0, 9, "1", 2.0, None])
 def test_unknown_step_is_a_clear_spanish_error(step):
     with pytest.raises(
-        ConfigError, match=r"Paso desconocido: .*Los valores válidos son: 1, 2, 3, 4, 5, 6, 7\."
+        ConfigError, match=r"Paso desconocido: .*Los valores válidos son: 1, 2, 3, 4, 5, 6, 7, 8\."
     ):
         build_model(step)
+
+
+def test_the_whitening_layer_makes_the_patches_uncorrelated_with_unit_variance():
+    rng = np.random.default_rng(0)
+    # Imágenes con píxeles vecinos muy correlacionados, como las fotos: ruido suavizado.
+    noise = rng.random((300, 33, 33, 3), dtype=np.float32)
+    images = (noise[:, :-1, :-1] + noise[:, 1:, 1:] + noise[:, :-1, 1:]) / 3 * 0.5 + 0.2
+    layer = PatchWhitening(size=2, eps=0.0)
+    layer.adapt(images)
+    whitened = np.asarray(layer(images)).reshape(-1, 24)
+    assert whitened.shape[0] == 300 * 31 * 31
+    first_half, second_half = whitened[:, :12], whitened[:, 12:]
+    np.testing.assert_allclose(second_half, -first_half, atol=1e-5)  # cada filtro y su opuesto
+    covariance = np.cov(first_half, rowvar=False)
+    np.testing.assert_allclose(covariance, np.eye(12), atol=0.02)
+    np.testing.assert_allclose(first_half.mean(axis=0), 0, atol=0.02)
+    assert not layer.kernel.trainable and layer.bias.trainable
+
+
+def test_the_fast_batch_norm_bias_learns_sixty_four_times_faster():
+    inputs = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+
+    def bias_after_one_step(layer, read_bias):
+        model = keras.Sequential([keras.Input((4,)), layer])
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        model.train_on_batch(inputs, np.ones((64, 4), "float32"))
+        return np.asarray(read_bias(layer))
+
+    fast = bias_after_one_step(BatchNormWithFastBias(bias_scale=8.0), lambda bn: bn.bias_scale * bn.bias)
+    plain = bias_after_one_step(keras.layers.BatchNormalization(scale=False), lambda bn: bn.beta)
+    np.testing.assert_allclose(fast, 64 * plain, rtol=1e-4)
+    assert np.all(np.abs(plain) > 0)

@@ -18,7 +18,7 @@ NOTEBOOKS = project_root() / "notebooks"
 
 def test_every_notebook_has_the_course_sections():
     names = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
-    assert [name[:3] for name in names] == ["01_", "02_", "03_", "04_", "05_", "06_", "07_"]
+    assert [name[:3] for name in names] == ["01_", "02_", "03_", "04_", "05_", "06_", "07_", "08_"]
     for path in NOTEBOOKS.glob("*.ipynb"):
         cells = nbformat.read(path, as_version=4).cells
         markdown = [cell.source for cell in cells if cell.cell_type == "markdown"]
@@ -57,11 +57,12 @@ def _outputs_text(path: Path) -> str:
 def test_all_notebooks_run_headlessly_and_leave_results(image_archive, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
     executed = runner.run_notebooks(profile="prueba", output_dir=tmp_path)
-    assert [path.name[:2] for path in executed] == ["01", "02", "03", "04", "05", "06", "07"]
+    assert [path.name[:2] for path in executed] == ["01", "02", "03", "04", "05", "06", "07", "08"]
     saved = sorted(path.stem for path in (tmp_path / "results").glob("*.json"))
     assert saved == sorted(REPORT_RUNS)
     assert (tmp_path / "models" / "final.keras").exists()
     assert (tmp_path / "models" / "mas_alla_del_90.keras").exists()
+    assert (tmp_path / "models" / "red_rapida.keras").exists()
     # Lo que imprimen las celdas (una línea por época) se ve mientras se ejecutan, sangrado.
     assert "      Ejecución 07 (paso 7): perfil prueba" in capsys.readouterr().out
     assert (tmp_path / "figures" / "06_confusion.png").exists()

@@ -164,3 +164,17 @@ def test_several_seeds_of_a_run_show_their_mean_and_spread(tmp_path):
     table = results.seed_table(tmp_path, "01")
     assert table.splitlines()[2].startswith("| 7 | 50,06 %")  # por semilla, en orden
     assert "media ± desviación típica | 47,41 % ± 3,02 (3 semillas)" in table
+
+
+def test_the_fast_network_is_judged_by_its_six_view_accuracy_and_says_so(tmp_path):
+    for seed, views in ((42, 0.9405), (7, 0.9391), (123, 0.9420)):
+        record = {**_record("08", 8, views - 0.01, seed=seed), "test_accuracy_with_flip": views - 0.004}
+        record["test_accuracy_with_views"] = views
+        (tmp_path / f"08{'' if seed == 42 else f'_semilla{seed}'}.json").write_text(json.dumps(record))
+    rows = results.summary_rows(results.load_runs(tmp_path))
+    assert rows[0]["precisión test"] == "94,05 % ± 0,15 con 6 vistas (3 semillas)"
+    assert "| 7 | 93,91 % con 6 vistas |" in results.seed_table(tmp_path, "08")
+    (tmp_path / "08_semilla7.json").unlink()
+    (tmp_path / "08_semilla123.json").unlink()
+    single = results.summary_rows(results.load_runs(tmp_path))[0]
+    assert single["precisión test"] == "93,05 % (94,05 % con 6 vistas)"

@@ -12,7 +12,12 @@ import keras
 import pytest
 
 from cifar_lib import augmentation, config, data, models, results, training
-from tests.notebook_training import compile_like_notebook_07, compile_like_the_report, fit_like_the_notebooks
+from tests.notebook_training import (
+    compile_like_notebook_07,
+    compile_like_notebook_08,
+    compile_like_the_report,
+    fit_like_the_notebooks,
+)
 
 
 @pytest.fixture
@@ -173,6 +178,13 @@ def test_a_changed_network_or_recipe_runs_as_personalizado_and_never_writes_the_
     assert training.recipe_changes(recipe_07, flat_end) == ["forma del calendario cambiada"]
     higher = compile_like_notebook_07(models.build_model(7), recipe_07, 45_000, peak=0.004)
     assert training.recipe_changes(recipe_07, higher) == ["learning_rate=0.004"]
+    recipe_08 = config.resolve_run("08", profile="completo")
+    untouched_08 = compile_like_notebook_08(models.build_model(8), recipe_08, 45_000)
+    assert training.recipe_changes(recipe_08, untouched_08) == []
+    heavier = compile_like_notebook_08(models.build_model(8), recipe_08, 45_000, momentum=0.9)
+    assert training.recipe_changes(recipe_08, heavier) == ["momentum=0.9"]
+    to_zero = compile_like_notebook_08(models.build_model(8), recipe_08, 45_000, alpha=0.0)
+    assert training.recipe_changes(recipe_08, to_zero) == ["forma del calendario cambiada"]
     other_beta = models.build_model(1)
     other_beta.compile(
         optimizer=keras.optimizers.Adam(learning_rate=0.001, beta_1=0.8), loss="categorical_crossentropy"
@@ -304,6 +316,65 @@ def test_test_time_flip_averages_each_image_with_its_left_right_mirror(tiny):
     assert not np.allclose(averaged, upside_down, atol=1e-4)  # el test distingue el eje equivocado
     accuracy = np.mean(training.predict_with_flip(model, cifar.x_test).argmax(1) == cifar.y_test)
     assert training.evaluate_with_flip(model, cifar) == pytest.approx(accuracy)
+
+
+def test_test_time_views_are_the_image_shifted_one_pixel_both_ways_each_with_its_mirror(monkeypatch):
+    import numpy as np
+
+    images = np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32)
+    seen = []
+
+    def fake_predict(model, batch, batch_size=512):  # «probabilidades»: los 10 primeros números de cada vista
+        seen.append(batch)
+        return batch.reshape(len(batch), -1)[:, :10]
+
+    monkeypatch.setattr(training, "predict", fake_predict)
+    combined = training.predict_with_views(None, images)
+    centre, mirror, up_left, up_left_mirror, down_right, down_right_mirror = seen
+    assert np.array_equal(centre, images) and np.array_equal(mirror, images[:, :, ::-1])
+    assert np.array_equal(up_left[:, 1:, 1:], images[:, :-1, :-1])  # el contenido baja y va a la derecha
+    assert np.array_equal(up_left[:, 0, 1:], images[:, 1, :-1])  # el borde nuevo, el reflejo
+    assert np.array_equal(down_right[:, :-1, :-1], images[:, 1:, 1:])
+    assert np.array_equal(up_left_mirror, up_left[:, :, ::-1])
+    assert np.array_equal(down_right_mirror, down_right[:, :, ::-1])
+    first_ten = [view.reshape(3, -1)[:, :10] for view in seen]
+    weights = [1 / 4, 1 / 4, 1 / 8, 1 / 8, 1 / 8, 1 / 8]  # la imagen sin desplazar pesa la mitad
+    np.testing.assert_allclose(combined, sum(w * v for w, v in zip(weights, first_ten)), rtol=1e-6)
+
+
+def test_lookahead_pulls_the_weights_back_to_their_average_every_few_steps_and_at_each_epoch_end():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(56, 3)).astype("float32"), rng.normal(size=(56, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    steps_per_epoch, epochs = 7, 2  # lotes de 8
+    lookahead = training.Lookahead(steps_per_epoch * epochs, steps_per_epoch, every=3, strength=0.9)
+    before, after = [], []
+
+    class Record(keras.callbacks.Callback):
+        def __init__(self, into):
+            super().__init__()
+            self.into = into
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.into.append(np.array(self.model.weights[0]))
+
+    start = np.array(model.weights[0])
+    model.fit(x, y, batch_size=8, epochs=epochs, shuffle=False, verbose=0,
+              callbacks=[Record(before), lookahead, Record(after)])  # fmt: skip
+    average, pulled_at = start, []
+    for step, (raw, result) in enumerate(zip(before, after), start=1):
+        if step % 3 == 0 or step % steps_per_epoch == 0:
+            decay = 0.9 * (step / 14) ** 3
+            average = average + (1 - decay) * (raw - average)
+            np.testing.assert_allclose(result, average, rtol=1e-5)
+            pulled_at.append(step)
+        else:
+            np.testing.assert_array_equal(result, raw)
+    assert pulled_at == [3, 6, 7, 9, 12, 14]
+    assert not np.allclose(before[-1], after[-1])  # al final, promediar cambió los pesos
 
 
 def test_grouping_steps_per_call_does_not_change_the_result(tiny):
