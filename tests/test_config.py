@@ -63,7 +63,7 @@ def test_unknown_profile_lists_the_valid_ones():
 
 def test_unknown_run_lists_the_valid_ones():
     with pytest.raises(ConfigError, match="06_final"):
-        resolve_run("08")
+        resolve_run("09")
 
 
 def test_more_samples_than_cifar_has_is_refused():
