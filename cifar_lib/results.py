@@ -64,7 +64,7 @@ def save_run(
         "val_samples": len(data.y_val),
         "test_samples": len(data.y_test),
         "seed": config.seed,
-        "test_accuracy": round(float(test_accuracy), 6),
+        "test_accuracy": rounded(test_accuracy),
         "test_accuracy_with_flip": rounded(test_accuracy_with_flip),
         "test_accuracy_with_views": rounded(test_accuracy_with_views),
         "report_accuracy": report_run.report_accuracy,
@@ -132,11 +132,16 @@ def best_measured(record: dict) -> tuple[float, str]:
     return record[key], TEST_ACCURACIES[key]
 
 
+def best_measured_text(record: dict) -> str:
+    """``93,39 % con 6 vistas``, o solo ``48,05 %`` si se midió con una pasada por imagen."""
+    accuracy, how = best_measured(record)
+    return f"{percent(accuracy)} {how}".strip()
+
+
 def accuracy_text(record: dict) -> str:
     """``86,49 %``, o ``86,49 % (87,29 % con volteo)`` si se midió también con más vistas en el test."""
     text = percent(record["test_accuracy"])
-    accuracy, how = best_measured(record)
-    return f"{text} ({percent(accuracy)} {how})" if how else text
+    return f"{text} ({best_measured_text(record)})" if best_measured(record)[1] else text
 
 
 def epochs_text(record: dict) -> str:
@@ -191,7 +196,7 @@ def seed_table(results_dir: str | Path, run: str) -> str:
     rows = [
         {
             "semilla": r["seed"],
-            "precisión test": " ".join([percent(best_measured(r)[0]), best_measured(r)[1]]).strip(),
+            "precisión test": best_measured_text(r),
             "mejor época": r.get("best_epoch"),
         }
         for r in records

@@ -424,8 +424,7 @@ def evaluate(model: keras.Model, data: CifarData, batch_size: int = 512) -> floa
 
 def evaluate_with_flip(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:
     """Precisión en test con :func:`predict_with_flip` (cada imagen y su reflejo horizontal)."""
-    probabilities = predict_with_flip(model, data.x_test, batch_size)
-    return float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+    return _accuracy(predict_with_flip(model, data.x_test, batch_size), data.y_test)
 
 
 def predict_with_flip(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -436,8 +435,12 @@ def predict_with_flip(model: keras.Model, images: np.ndarray, batch_size: int = 
 
 def evaluate_with_views(model: keras.Model, data: CifarData, batch_size: int = 512) -> float:
     """Precisión en test con :func:`predict_with_views` (seis vistas de cada imagen)."""
-    probabilities = predict_with_views(model, data.x_test, batch_size)
-    return float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+    return _accuracy(predict_with_views(model, data.x_test, batch_size), data.y_test)
+
+
+def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Fracción de imágenes cuya clase más probable es la verdadera."""
+    return float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
 def predict_with_views(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
