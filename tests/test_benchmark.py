@@ -51,3 +51,18 @@ def test_readme_table_has_one_row_per_step_and_both_augmentation_tables(benchmar
     assert [row.split(" | ")[0] for row in step_rows] == [f"| {s}" for s in benchmark.STEPS]
     assert "imágenes/s (jax, GPU NVIDIA H200)" in table and "sin medir" in table
     assert table.count("| jax, GPU NVIDIA H200 | 32 |") == 2 and "6,0×" in table  # coma decimal
+
+
+def test_training_speed_is_the_steady_pace_between_batches_not_the_start_of_fit(benchmark):
+    # Lotes de 32 que terminan a los 10 s (el primero: compilar y arrancar), 10,5 s y 11,5 s (el 4.º).
+    assert benchmark.steady_rate([(0, 10.0), (1, 10.5), (3, 11.5)], batch_size=32) == 32 / 0.5
+    # Un tropiezo de la máquina (el 4.º lote tarda 3 s) no cambia el ritmo: es la mediana.
+    assert benchmark.steady_rate([(0, 10.0), (1, 10.5), (2, 11.0), (3, 14.0)], batch_size=32) == 32 / 0.5
+    assert benchmark.steady_rate([(0, 10.0)], batch_size=32) is None  # un solo lote: no hay ritmo
+
+
+def test_training_rate_times_one_real_epoch_of_a_course_network(benchmark):
+    row = benchmark.training_rate(step=1, batch_size=64, count=512)
+    assert (row["step"], row["params"], row["batch_size"], row["images"]) == (1, 98_993, 64, 512)
+    assert row["train_img_s"] > 0
+    assert row["epoch_45000_s"] == pytest.approx(45_000 / row["train_img_s"], rel=0.01)
