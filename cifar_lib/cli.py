@@ -61,21 +61,26 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\nError: {failure}", file=sys.stderr)
                 return 1
         elif args.command == "resumen":
-            from cifar_lib.results import load_runs, replace_section, summary_table
+            from cifar_lib import results
 
             folder = args.resultados or project_root() / "results"
-            print(summary_table(folder))
+            print(results.summary_table(folder))
+            epoch_seconds = results.benchmark_epoch_seconds(project_root() / results.BENCHMARK)
+            costs = results.cost_rows(results.load_runs(folder), epoch_seconds)
+            if costs:
+                print("\nEn una misma CPU, la del benchmark:\n" + results.render_table(costs))
             if args.readme:
-                replace_section(
-                    project_root() / "README.md", "resultados", summary_table(folder, markdown=True)
-                )
-                print("\nTabla actualizada en README.md")
+                readme = project_root() / "README.md"
+                results.replace_section(readme, "resultados", results.summary_table(folder, markdown=True))
+                if costs:
+                    results.replace_section(readme, "coste", results.render_table(costs, markdown=True))
+                print("\nTablas actualizadas en README.md")
             if args.figuras:
                 from cifar_lib.plots import compare_runs
 
                 target = project_root() / "figures" / "comparacion.png"
-                compare_runs(load_runs(folder), save_to=target)
-                print(f"\nFigura guardada en figures/{target.name}")
+                compare_runs(results.complete_runs(results.load_runs(folder)), save_to=target)
+                print(f"\nFigura guardada en figures/{target.name} (solo las ejecuciones completas)")
         elif args.command == "predecir":
             try:
                 predict_files(args.imagenes, args.modelo or default_model(project_root()))

@@ -49,6 +49,9 @@ class ReportRun:
         return "—" if self.report_accuracy is None else percent(self.report_accuracy)
 
 
+#: Los pasos del informe; los cuadernos 07 y 08 (pasos 7 y 8) van más allá.
+REPORT_STEPS = range(1, 7)
+
 #: Las ejecuciones del informe original, en orden (son los hechos que el curso
 #: reproduce: épocas, tamaño de lote y precisión en test publicada), y las de los
 #: cuadernos 07 y 08, que van más allá del informe y no tienen cifra de referencia.

@@ -11,12 +11,19 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from cifar_lib.config import decimal
+from cifar_lib.config import REPORT_STEPS, decimal
 from cifar_lib.data import CLASS_NAMES_ES
 from cifar_lib.files import replace_atomically
-from cifar_lib.results import confusion_counts
+from cifar_lib.results import (
+    benchmark_epoch_seconds,
+    best_measured,
+    by_run,
+    confusion_counts,
+    same_machine_seconds,
+)
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -188,34 +195,46 @@ def confident_mistakes(
     return _finish(figure, "Los errores cometidos con más seguridad", save_to)
 
 
-def compare_runs(runs: list[dict], save_to=None) -> plt.Figure:
-    """Los pasos del curso lado a lado: precisión frente a parámetros y a tiempo, y curvas de validación.
+def compare_runs(runs: list[dict], save_to=None, epoch_seconds: dict[int, float] | None = None) -> plt.Figure:
+    """Las ejecuciones lado a lado: precisión frente a parámetros y a tiempo, y curvas de validación.
 
-    Una ejecución que no es la completa lleva su etiqueta al lado (``06_final
-    (personalizado)``): nunca pasa por la del informe.
+    Un punto por ejecución (la de la semilla por defecto), con la precisión en test de más vistas que
+    se midió; la que no es del perfil completo lleva su etiqueta al lado (``06_final (personalizado)``).
+    El tiempo es el de una misma CPU, la del benchmark (``epoch_seconds``, por defecto el de
+    :func:`cifar_lib.results.benchmark_epoch_seconds`); sin benchmark, el medido en cada ejecución.
+    Los cuadernos 07 y 08, más allá del informe, van con rombos y líneas discontinuas.
     """
+    epoch_seconds = benchmark_epoch_seconds() if epoch_seconds is None else epoch_seconds
     figure, (by_params, by_time, curves) = plt.subplots(1, 3, figsize=(17, 5.5))
-    for position, record in enumerate(runs):
-        accuracy = 100 * record["test_accuracy"]
-        label = record["run"]
+    for position, (record, _) in enumerate(by_run(runs)):
+        accuracy, label = 100 * best_measured(record)[0], record["run"]
         if record["label"] != "completo":
             label += f" ({record['label']})"
+        beyond = record["step"] not in REPORT_STEPS
+        style = {"marker": "D" if beyond else "o", "s": 50, "color": f"C{position % 10}"}
+        seconds = same_machine_seconds(record, epoch_seconds) if epoch_seconds else record["train_seconds"]
         offset = (6, 6) if position % 2 == 0 else (6, -14)  # etiquetas vecinas, una arriba y otra abajo
-        for axis, x in ((by_params, record["params"]), (by_time, record["train_seconds"] / 60)):
-            axis.scatter(x, accuracy, s=50)
-            axis.annotate(label, (x, accuracy), textcoords="offset points", xytext=offset, fontsize=11)
-        history = record.get("history", {}).get("val_accuracy", [])
-        curves.plot(
-            np.arange(1, len(history) + 1), 100 * np.asarray(history), "o-", markersize=2, label=label
-        )
+        for axis, x in ((by_params, record["params"]), (by_time, None if seconds is None else seconds / 60)):
+            if x is not None:
+                axis.scatter(x, accuracy, **style)
+                axis.annotate(label, (x, accuracy), textcoords="offset points", xytext=offset, fontsize=11)
+        history = 100 * np.asarray(record.get("history", {}).get("val_accuracy", []))
+        curves.plot(np.arange(1, len(history) + 1), history, "--" if beyond else "-", marker=style["marker"],
+                    markersize=2, color=style["color"], label=label)  # fmt: skip
+    where = "en la CPU del benchmark" if epoch_seconds else "medido en cada ejecución"
     by_params.set(xscale="log", xlabel="parámetros (escala logarítmica)", title="Precisión frente a tamaño")
-    by_time.set(xscale="log", xlabel="tiempo de entrenamiento (min, escala logarítmica)")
+    by_time.set(xscale="log", xlabel=f"minutos de entrenamiento {where} (escala logarítmica)")
     by_time.set_title("Precisión frente a tiempo")
     for axis in (by_params, by_time):
         axis.set_ylabel("precisión en test (%)")
         axis.xaxis.set_major_formatter(
             FuncFormatter(lambda value, _: decimal(value, 0) if value >= 1 else decimal(value, 1))
         )
+    by_params.legend(
+        handles=[Line2D([], [], marker="o", linestyle="", color="gray", label="pasos del informe"),
+                 Line2D([], [], marker="D", linestyle="", color="gray", label="más allá del informe")],
+        fontsize=10, loc="lower right",
+    )  # fmt: skip
     curves.set(
         title="Precisión de validación por época", xlabel="época", ylabel="precisión de validación (%)"
     )

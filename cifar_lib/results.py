@@ -15,7 +15,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import DEFAULT_SEED, REPORT_RUNS, RunConfig, decimal, percent, plural, thousands
+from cifar_lib.config import (
+    DEFAULT_SEED,
+    FULL_TRAIN,
+    REPORT_RUNS,
+    RunConfig,
+    decimal,
+    percent,
+    plural,
+    project_root,
+    thousands,
+)
 from cifar_lib.data import CLASS_NAMES_ES, CifarData
 from cifar_lib.device import device_name, library_versions
 from cifar_lib.files import replace_atomically
@@ -23,7 +33,8 @@ from cifar_lib.training import TrainingRun, recipe_changes
 
 #: Lo que todo resultado del curso tiene (``load_runs`` rechaza un JSON sin ello).
 REQUIRED_KEYS = ("run", "step", "title", "profile", "label", "seed", "params", "epochs_run", "test_accuracy")
-REQUIRED_KEYS += ("train_seconds", "backend", "device", "data_source", "data_sha256", "created")
+REQUIRED_KEYS += ("train_samples", "train_seconds", "backend", "device")
+REQUIRED_KEYS += ("data_source", "data_sha256", "created")
 
 
 def save_run(
@@ -160,16 +171,30 @@ def seeds_text(records: list[dict]) -> str:
     return f"{spread}{' ' + how if how else ''} ({len(records)} semillas)"
 
 
+def by_run(runs: list[dict]) -> list[tuple[dict, list[dict]]]:
+    """Las ejecuciones agrupadas (en el orden de ``runs``): por cada ejecución y etiqueta, el registro
+    de la semilla por defecto (o el primero) y todos los de sus semillas."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in runs:
+        groups.setdefault((record["run"], record["label"]), []).append(record)
+    return [(_default_seed(seeds), seeds) for seeds in groups.values()]
+
+
+def _default_seed(seeds: list[dict]) -> dict:
+    return next((record for record in seeds if record["seed"] == DEFAULT_SEED), seeds[0])
+
+
+def complete_runs(runs: list[dict]) -> list[dict]:
+    """Solo las ejecuciones del perfil completo: las únicas que se comparan con el informe y entre sí."""
+    return [record for record in runs if record["label"] == "completo"]
+
+
 def summary_rows(runs: list[dict]) -> list[dict]:
     """Una fila por ejecución (en el orden de ``runs``), con la precisión nuestra y la del informe.
     Varias semillas de una ejecución (con la misma etiqueta) dan una sola fila, la de la semilla
     por defecto, con la media y la desviación típica de todas."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for record in runs:
-        groups.setdefault((record["run"], record["label"]), []).append(record)
     rows = []
-    for seeds in groups.values():
-        record = next((r for r in seeds if r["seed"] == DEFAULT_SEED), seeds[0])
+    for record, seeds in by_run(runs):
         report_run = REPORT_RUNS.get(record["run"])
         rows.append(
             {
@@ -183,6 +208,46 @@ def summary_rows(runs: list[dict]) -> list[dict]:
                 "precisión test": accuracy_text(record) if len(seeds) == 1 else seeds_text(seeds),
                 "informe": report_run.report_text if report_run else "—",
                 "dispositivo": f"{record['backend']}, {record['device']}",
+            }
+        )
+    return rows
+
+
+#: Las velocidades del benchmark en la CPU de 2 núcleos: con ellas se comparan los tiempos en una misma máquina.
+BENCHMARK = Path("benchmarks") / "resultados" / "tensorflow-cpu.json"
+
+
+def benchmark_epoch_seconds(path: str | Path | None = None) -> dict[int, float]:
+    """Segundos que tarda una época de 45.000 imágenes de cada paso, medidos por el benchmark en una
+    sola máquina (``{paso: segundos}``; vacío si no hay benchmark)."""
+    path = Path(path) if path else project_root() / BENCHMARK
+    if not path.exists():
+        return {}
+    measured = json.loads(path.read_text(encoding="utf-8"))["training"]
+    return {row["step"]: row["epoch_45000_s"] for row in measured}
+
+
+def same_machine_seconds(record: dict, epoch_seconds: dict[int, float]) -> float | None:
+    """Lo que tardaría el entrenamiento de ``record`` en la máquina del benchmark: sus épocas por lo que
+    tarda allí una época (a escala de sus imágenes de entrenamiento), sin validar. ``None`` sin medida."""
+    if record["step"] not in epoch_seconds:
+        return None
+    return record["epochs_run"] * epoch_seconds[record["step"]] * record["train_samples"] / FULL_TRAIN
+
+
+def cost_rows(runs: list[dict], epoch_seconds: dict[int, float]) -> list[dict]:
+    """Precisión frente a tiempo de CPU: una fila por ejecución completa, con su tiempo en la máquina
+    del benchmark, para que los pasos se comparen en una misma CPU aunque se entrenaran en otras."""
+    rows = []
+    for record, seeds in by_run(complete_runs(runs)):
+        seconds = same_machine_seconds(record, epoch_seconds)
+        rows.append(
+            {
+                "ejecución": record["run"],
+                "qué cambia": record["title"],
+                "precisión test": best_measured_text(record) if len(seeds) == 1 else seeds_text(seeds),
+                "épocas": epochs_text(record),
+                "tiempo en la CPU del benchmark": "sin medir" if seconds is None else format_seconds(seconds),
             }
         )
     return rows

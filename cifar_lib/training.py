@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import RunConfig, plural
+from cifar_lib.config import REPORT_STEPS, RunConfig, plural
 from cifar_lib.data import NUM_CLASSES, CifarData
 from cifar_lib.device import device_name
 from cifar_lib.files import replace_atomically
@@ -239,7 +239,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 #: label smoothing y los ajustes del optimizador que no son los de su clase en Keras.
 COURSE_RECIPES = {
     **{step: {"optimizador": "Adam", "calendario": None, "learning_rate": 1e-3, "weight_decay": 0.0,
-              "label_smoothing": 0.0, "ajustes": {}} for step in range(1, 7)},
+              "label_smoothing": 0.0, "ajustes": {}} for step in REPORT_STEPS},
     7: {"optimizador": "AdamW", "calendario": "CosineDecay", "forma": {"desde": 0.1, "alpha": 0.0},
         "learning_rate": 2e-3, "weight_decay": 5e-4, "label_smoothing": 0.1, "ajustes": {}},
     8: {"optimizador": "SGD", "calendario": "CosineDecay", "forma": {"desde": 0.2, "alpha": 0.07},

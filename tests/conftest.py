@@ -161,7 +161,7 @@ def result_record(run, step, accuracy, **extra):
     """Un resultado del curso como los de results/, con lo mínimo que load_runs exige."""
     record = {
         "run": run, "step": step, "title": "t", "profile": "completo", "label": "completo", "seed": 42,
-        "params": 98_993, "epochs_run": 20,
+        "params": 98_993, "epochs_run": 20, "train_samples": 45_000,
         "test_accuracy": accuracy, "train_seconds": 75.4, "backend": "tensorflow", "device": "CPU",
         "data_source": "cifar10-jpeg.tar.gz", "data_sha256": "0" * 64, "created": "2026-01-01T00:00:00+00:00",
     }  # fmt: skip

@@ -7,7 +7,7 @@ import sys
 import pytest
 from PIL import Image
 
-from cifar_lib import cli, models, training
+from cifar_lib import cli, models, plots, training
 from tests.conftest import result_record
 from tests.notebook_training import compile_like_the_report
 
@@ -89,11 +89,26 @@ def test_summary_figures_regenerate_the_comparison(tmp_path, monkeypatch, capsys
     from cifar_lib import config
 
     record = result_record("01", 1, 0.45, epochs_run=2, history={"val_accuracy": [0.4, 0.45]})
+    shortened = result_record("06_final", 6, 0.65, label="personalizado", epochs_run=5)
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "01.json").write_text(json.dumps(record))
+    (tmp_path / "results" / "06_final.json").write_text(json.dumps(shortened))
+    plotted, draw = [], plots.compare_runs
+    spy = lambda runs, save_to: plotted.extend(runs) or draw(runs, save_to)  # noqa: E731
+    monkeypatch.setattr(plots, "compare_runs", spy)
     monkeypatch.setattr(config, "project_root", lambda: tmp_path)
     monkeypatch.setattr(cli, "project_root", lambda: tmp_path)
-    (tmp_path / "README.md").write_text("<!-- resultados:inicio -->\n<!-- resultados:fin -->\n")
+    benchmark = tmp_path / "benchmarks" / "resultados" / "tensorflow-cpu.json"
+    benchmark.parent.mkdir(parents=True)
+    benchmark.write_text(json.dumps({"training": [{"step": 1, "epoch_45000_s": 30.0}]}))
+    (tmp_path / "README.md").write_text(
+        "<!-- resultados:inicio -->\n<!-- resultados:fin -->\n<!-- coste:inicio -->\n<!-- coste:fin -->\n"
+    )
     assert cli.main(["resumen", "--readme", "--figuras"]) == 0
     assert (tmp_path / "figures" / "comparacion.png").read_bytes()[:4] == b"\x89PNG"
-    assert "| 01 | 1 |" in (tmp_path / "README.md").read_text()
+    readme = (tmp_path / "README.md").read_text()
+    assert "| 01 | 1 |" in readme
+    assert "| 01 | t | 45,00 % | 2 de 20 | 1 min 00 s |" in readme  # 2 épocas de 30 s en la CPU del benchmark
+    # En la tabla de resultados está todo; en la del coste y en la figura, solo las completas.
+    assert "| 06_final | 6 |" in readme and "| 06_final | t |" not in readme
+    assert [r["run"] for r in plotted] == ["01"]  # la figura también

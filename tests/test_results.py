@@ -178,3 +178,39 @@ def test_the_fast_network_is_judged_by_its_six_view_accuracy_and_says_so(tmp_pat
     (tmp_path / "08_semilla123.json").unlink()
     single = results.summary_rows(results.load_runs(tmp_path))[0]
     assert single["precisión test"] == "93,05 % (94,05 % con 6 vistas)"
+
+
+def test_steps_are_compared_by_their_time_on_one_machine_the_benchmarks(tmp_path):
+    """Cada ejecución se entrenó en una máquina; el coste se compara en la del benchmark."""
+    benchmark = tmp_path / "benchmark.json"
+    rows = [{"step": 5, "epoch_45000_s": 900.0}, {"step": 8, "epoch_45000_s": 300.0}]
+    benchmark.write_text(json.dumps({"training": rows}))
+    epoch_seconds = results.benchmark_epoch_seconds(benchmark)
+    assert epoch_seconds == {5: 900.0, 8: 300.0}
+    five = _record("05", 5, 0.81, train_samples=45_000, train_seconds=3193)  # medido en otra máquina
+    fast = {**_record("08", 8, 0.926, epochs_run=10, train_samples=45_000), "test_accuracy_with_views": 0.934}
+    shortened = _record("06_final", 6, 0.65, label="personalizado", epochs_run=5, train_samples=45_000)
+    assert results.same_machine_seconds(five, epoch_seconds) == 20 * 900
+    assert results.same_machine_seconds({**five, "train_samples": 4_500}, epoch_seconds) == 20 * 90
+    assert results.same_machine_seconds(shortened, epoch_seconds) is None  # el paso 6 no se midió
+    table = results.cost_rows([five, fast, shortened], epoch_seconds)
+    assert [(r["ejecución"], r["precisión test"], r["tiempo en la CPU del benchmark"]) for r in table] == [
+        ("05", "81,00 %", "5 h 00 min"),
+        ("08", "93,40 % con 6 vistas", "50 min 00 s"),
+    ]  # solo las completas
+    assert results.benchmark_epoch_seconds(tmp_path / "no_existe.json") == {}
+
+
+def test_the_comparison_figure_places_runs_at_their_same_machine_time(tmp_path):
+    five = _record("05", 5, 0.81, train_samples=45_000, params=3_253_834)
+    fast = {**_record("08", 8, 0.926, epochs_run=10, train_samples=45_000), "test_accuracy_with_views": 0.934}
+    shortened = _record("06_final", 6, 0.65, label="personalizado", epochs_run=5, train_samples=45_000)
+    figure = plots.compare_runs([five, shortened, fast], epoch_seconds={5: 900.0, 6: 1800.0, 8: 300.0})
+    by_time = figure.axes[1]
+    assert [text.get_text() for text in by_time.texts] == ["05", "06_final (personalizado)", "08"]
+    points = [tuple(collection.get_offsets()[0]) for collection in by_time.collections]
+    # En minutos de la CPU del benchmark, y con la precisión de más vistas.
+    assert points == [(300.0, 81.0), (150.0, 65.0), (50.0, pytest.approx(93.4))]
+    assert "CPU del benchmark" in by_time.get_xlabel()
+    measured = plots.compare_runs([five], epoch_seconds={})
+    assert tuple(measured.axes[1].collections[0].get_offsets()[0]) == (75.4 / 60, 81.0)
