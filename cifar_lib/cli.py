@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--perfil", choices=list(PROFILES), help=f"{profiles} (por defecto, CIFAR_PROFILE o completo)"
     )
     run.add_argument("--destino", type=Path, help="carpeta para cuadernos, resultados y figuras")
+    run.add_argument(
+        "--semillas", nargs="+", type=int, metavar="SEMILLA",
+        help="ejecuta cada paso con cada semilla, la de por defecto (42) la última: su cuaderno muestra la "
+        "tabla de todas, p. ej. --semillas 7 123 42",
+    )  # fmt: skip
     run.add_argument("-p", "--parametro", nargs=2, action="append", metavar=("NOMBRE", "VALOR"),
                      help="valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)")  # fmt: skip
 
@@ -56,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             from cifar_lib.runner import NotebookFailure, parse_parameters, run_notebooks
 
             try:
-                run_notebooks(args.pasos, args.perfil, args.destino, parse_parameters(args.parametro))
+                run_notebooks(
+                    args.pasos, args.perfil, args.destino, parse_parameters(args.parametro), args.semillas
+                )
             except NotebookFailure as failure:
                 print(f"\nError: {failure}", file=sys.stderr)
                 return 1

@@ -118,10 +118,13 @@ def run_notebooks(
     profile: str | None = None,
     output_dir: Path | None = None,
     parameters: dict | None = None,
+    seeds: list[int] | None = None,
 ) -> list[Path]:
     """Ejecuta los cuadernos de los pasos ``steps`` (todos si no se dan) y devuelve sus rutas.
 
     ``parameters`` son valores para la celda ``parameters`` (``papermill -p``).
+    Con ``seeds``, cada cuaderno se ejecuta una vez por semilla, y la semilla por
+    defecto la última: su cuaderno, el que se guarda, muestra así en su tabla las demás.
     Sin ``output_dir``, rige :func:`~cifar_lib.config.default_output_dir`. Si un
     cuaderno falla, :class:`NotebookFailure` dice cuál, en qué celda y por qué.
     """
@@ -138,11 +141,13 @@ def run_notebooks(
     label = "personalizado" if changes_settings else profile
     output_dir = Path(output_dir or default_output_dir(label)).resolve()
     in_place = output_dir == project_root().resolve() and label == "completo"
-    target_dir = notebooks_dir() if in_place else output_dir / "notebooks"
-    seed = parameters.get("SEED", DEFAULT_SEED)
-    if in_place and seed != DEFAULT_SEED:  # otra semilla: su registro va a results/, su cuaderno aparte
-        target_dir = default_output_dir(f"semilla{seed}") / "notebooks"
-    target_dir.mkdir(parents=True, exist_ok=True)
+    seeds = list(dict.fromkeys(seeds or [parameters.get("SEED", DEFAULT_SEED)]))
+    seeds.sort(key=DEFAULT_SEED.__eq__)  # la semilla por defecto, la última
+    jobs = [
+        (source, _notebook_folder(output_dir, in_place, seed) / source.name, _with_seed(parameters, seed))
+        for source in notebooks
+        for seed in seeds
+    ]
     replacements = path_replacements(output_dir)
     kernel_environment = {PROFILE_ENV: profile, "TF_CPP_MIN_LOG_LEVEL": "3"}  # sin el registro de C++ de TF
     if not in_place:  # fuera del proyecto, todo a la carpeta elegida; en él, decide cada cuaderno
@@ -151,26 +156,42 @@ def run_notebooks(
     with mock.patch.dict(os.environ, kernel_environment):
         if in_place:
             os.environ.pop(OUTPUT_ENV, None)
-        executed = _execute_in_order(notebooks, target_dir, profile, parameters, replacements)
+        executed = _execute_in_order(jobs, profile, replacements)
     print()
     print(summary_table(output_dir / "results"))
     return executed
 
 
-def _execute_in_order(notebooks, target_dir, profile, parameters, replacements) -> list[Path]:
+def _with_seed(parameters: dict, seed: int) -> dict:
+    """Los parámetros con ``SEED``, salvo que sea la de por defecto: el cuaderno del curso no lleva celda inyectada."""
+    return parameters if seed == parameters.get("SEED", DEFAULT_SEED) else {**parameters, "SEED": seed}
+
+
+def _notebook_folder(output_dir: Path, in_place: bool, seed: int) -> Path:
+    """Dónde queda un cuaderno ejecutado: en ``notebooks/``, solo el del curso con la semilla por defecto."""
+    if not in_place:
+        return output_dir / "notebooks"
+    if seed != DEFAULT_SEED:  # otra semilla: su registro va a results/, su cuaderno aparte
+        return default_output_dir(f"semilla{seed}") / "notebooks"
+    return notebooks_dir()
+
+
+def _execute_in_order(jobs, profile, replacements) -> list[Path]:
+    """Ejecuta cada ``(cuaderno, destino, parámetros)`` de ``jobs``, en orden."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     executed = []
-    for number, source in enumerate(notebooks, start=1):
-        target = target_dir / source.name
-        print(f"[{number}/{len(notebooks)}] {source.name} (perfil {profile}) …", flush=True)
+    for number, (source, target, parameters) in enumerate(jobs, start=1):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        seed = parameters.get("SEED", DEFAULT_SEED)
+        print(f"[{number}/{len(jobs)}] {source.name} (perfil {profile}, semilla {seed}) …", flush=True)
         start = time.perf_counter()
         try:
             papermill.execute_notebook(
                 without_injected_parameters(source),
                 str(target),
-                parameters=parameters or {},
+                parameters=parameters,
                 cwd=str(notebooks_dir()),
                 progress_bar=False,
                 stdout_file=IndentedEcho(sys.stdout),

@@ -85,6 +85,13 @@ def test_bad_step_in_the_runner_is_reported(capsys):
     assert "No hay cuadernos para los pasos [9]" in capsys.readouterr().err
 
 
+def test_seeds_are_chosen_one_way_only(tmp_path, capsys):
+    arguments = ["ejecutar", "1", "--perfil", "prueba", "--destino", str(tmp_path), "--semillas", "7", "123"]
+    assert cli.main([*arguments, "-p", "SEED", "3"]) == 2
+    assert "Elige las semillas con --semillas o con -p SEED, no con los dos." in capsys.readouterr().err
+    assert not (tmp_path / "notebooks").exists()
+
+
 def test_summary_figures_regenerate_the_comparison(tmp_path, monkeypatch, capsys):
     from cifar_lib import config
 

@@ -158,6 +158,27 @@ def test_a_misspelt_parameter_is_rejected_with_the_valid_names(tmp_path):
     assert not (tmp_path / "notebooks").exists()
 
 
+@pytest.mark.slow
+def test_several_seeds_run_the_default_one_last_so_its_notebook_is_the_one_kept(
+    image_archive, tmp_path, monkeypatch, capsys
+):
+    """``ejecutar 1 --semillas 42 7``: un registro por semilla; queda el cuaderno de la 42, sin celda inyectada."""
+    monkeypatch.setenv("CIFAR10_PATH", str(image_archive))
+    (notebook,) = set(runner.run_notebooks([1], profile="prueba", output_dir=tmp_path, seeds=[42, 7]))
+    progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert progress == [
+        "[1/2] 01_modelo_basico.ipynb (perfil prueba, semilla 7) …",
+        "[2/2] 01_modelo_basico.ipynb (perfil prueba, semilla 42) …",
+    ]
+    saved = {
+        json.loads(path.read_text())["seed"]: path.name for path in (tmp_path / "results").glob("*.json")
+    }
+    assert saved == {7: "01_semilla7.json", 42: "01.json"}
+    assert "semilla 42" in _outputs_text(notebook) and "semilla 7" not in _outputs_text(notebook)
+    cells = nbformat.read(notebook, as_version=4).cells
+    assert not [cell for cell in cells if "injected-parameters" in cell.metadata.get("tags", [])]
+
+
 def _folder_fingerprint(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
