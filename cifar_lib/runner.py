@@ -134,6 +134,8 @@ def run_notebooks(
     if not notebooks:
         raise NotebookFailure("—", None, f"No hay cuadernos para los pasos {steps}.")
     parameters = parameters or {}
+    if seeds and "SEED" in parameters:
+        raise ConfigError("Elige las semillas con --semillas o con -p SEED, no con los dos.")
     check_parameter_names(parameters, notebooks)
     changes_settings = any(
         value is not None for name, value in parameters.items() if name not in NEUTRAL_PARAMETERS
