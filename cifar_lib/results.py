@@ -172,11 +172,12 @@ def seeds_text(records: list[dict]) -> str:
 
 
 def by_run(runs: list[dict]) -> list[tuple[dict, list[dict]]]:
-    """Las ejecuciones agrupadas (en el orden de ``runs``): por cada ejecución y etiqueta, el registro
-    de la semilla por defecto (o el primero) y todos los de sus semillas."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+    """Las ejecuciones agrupadas (en el orden de ``runs``): por cada ejecución, etiqueta y datos, el
+    registro de la semilla por defecto (o el primero) y todos los de sus semillas. Semillas entrenadas
+    con datos distintos (el archivo oficial y la copia JPEG) no se promedian juntas."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
     for record in runs:
-        groups.setdefault((record["run"], record["label"]), []).append(record)
+        groups.setdefault((record["run"], record["label"], record["data_sha256"]), []).append(record)
     return [(_default_seed(seeds), seeds) for seeds in groups.values()]
 
 
@@ -254,10 +255,13 @@ def cost_rows(runs: list[dict], epoch_seconds: dict[int, float]) -> list[dict]:
 
 
 def seed_table(results_dir: str | Path, run: str) -> str:
-    """Tabla Markdown de una ejecución repetida con varias semillas: cada una, la media y la desviación típica."""
-    records = [r for r in load_runs(results_dir) if r["run"] == run and r["label"] == "completo"]
-    if not records:
+    """Tabla Markdown de una ejecución repetida con varias semillas: cada una, la media y la desviación
+    típica. Solo las semillas entrenadas con los mismos datos que la de por defecto."""
+    complete = [r for r in load_runs(results_dir) if r["run"] == run and r["label"] == "completo"]
+    if not complete:
         return f"No hay ejecuciones completas de {run} en {Path(results_dir).name}/."
+    data = _default_seed(complete)["data_sha256"]
+    records = [r for r in complete if r["data_sha256"] == data]
     rows = [
         {
             "semilla": r["seed"],
@@ -270,7 +274,12 @@ def seed_table(results_dir: str | Path, run: str) -> str:
         rows.append(
             {"semilla": "media ± desviación típica", "precisión test": seeds_text(records), "mejor época": ""}
         )
-    return render_table(rows, markdown=True, numeric=("precisión test",))
+    table = render_table(rows, markdown=True, numeric=("precisión test",))
+    other_data = len(complete) - len(records)
+    if other_data:
+        which = "Una semilla entrenada" if other_data == 1 else f"{other_data} semillas entrenadas"
+        table += f"\n\n{which} con otros datos no se cuenta{'n' if other_data > 1 else ''} aquí."
+    return table
 
 
 def render_table(rows: list[dict], markdown: bool = False, numeric: tuple[str, ...] = ()) -> str:

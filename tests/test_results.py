@@ -214,3 +214,18 @@ def test_the_comparison_figure_places_runs_at_their_same_machine_time(tmp_path):
     assert "CPU del benchmark" in by_time.get_xlabel()
     measured = plots.compare_runs([five], epoch_seconds={})
     assert tuple(measured.axes[1].collections[0].get_offsets()[0]) == (75.4 / 60, 81.0)
+
+
+def test_seeds_trained_on_different_data_are_never_averaged_together(tmp_path):
+    # El archivo oficial y la copia JPEG no son los mismos datos: sus semillas van en filas distintas.
+    official, jpeg = "1" * 64, "2" * 64
+    for seed, accuracy, data in ((42, 0.73, official), (7, 0.74, official), (123, 0.70, jpeg)):
+        name = "03" if seed == 42 else f"03_semilla{seed}"
+        record = _record("03", 3, accuracy, seed=seed, data_sha256=data)
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    rows = results.summary_rows(results.load_runs(tmp_path))
+    assert [row["precisión test"] for row in rows] == ["73,50 % ± 0,71 (2 semillas)", "70,00 %"]
+    table = results.seed_table(tmp_path, "03")
+    assert "| 123 |" not in table
+    assert "media ± desviación típica | 73,50 % ± 0,71 (2 semillas)" in table
+    assert table.endswith("Una semilla entrenada con otros datos no se cuenta aquí.")
