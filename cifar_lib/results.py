@@ -162,6 +162,11 @@ def epochs_text(record: dict) -> str:
     return str(run) if run == planned else f"{run} de {planned}"
 
 
+def data_text(record: dict) -> str:
+    """El archivo o la carpeta de los datos: ``cifar-10-python.tar.gz`` (el oficial), ``cifar10-jpeg.tar.gz``…"""
+    return record["data_source"].split(" (")[0]
+
+
 def seeds_text(records: list[dict]) -> str:
     """``47,41 % ± 2,97 (3 semillas)``: media y desviación típica de la precisión en test (la de más
     vistas que se midió, y lo dice: ``94,02 % ± 0,12 con 6 vistas (3 semillas)``)."""
@@ -207,6 +212,7 @@ def summary_rows(runs: list[dict]) -> list[dict]:
                 "épocas": epochs_text(record),
                 "tiempo": format_seconds(record["train_seconds"]),
                 "precisión test": accuracy_text(record) if len(seeds) == 1 else seeds_text(seeds),
+                "datos": data_text(record),
                 "informe": report_run.report_text if report_run else "—",
                 "dispositivo": f"{record['backend']}, {record['device']}",
             }
@@ -247,6 +253,7 @@ def cost_rows(runs: list[dict], epoch_seconds: dict[int, float]) -> list[dict]:
                 "ejecución": record["run"],
                 "qué cambia": record["title"],
                 "precisión test": best_measured_text(record) if len(seeds) == 1 else seeds_text(seeds),
+                "datos": data_text(record),
                 "épocas": epochs_text(record),
                 "tiempo en la CPU del benchmark": "sin medir" if seconds is None else format_seconds(seconds),
             }
@@ -275,10 +282,8 @@ def seed_table(results_dir: str | Path, run: str) -> str:
             {"semilla": "media ± desviación típica", "precisión test": seeds_text(records), "mejor época": ""}
         )
     table = render_table(rows, markdown=True, numeric=("precisión test",))
-    other_data = len(complete) - len(records)
-    if other_data:
-        which = "Una semilla entrenada" if other_data == 1 else f"{other_data} semillas entrenadas"
-        table += f"\n\n{which} con otros datos no se cuenta{'n' if other_data > 1 else ''} aquí."
+    if len(complete) > len(records):
+        table += f"\n\nNo entran aquí: {plural(len(complete) - len(records), 'semilla')} con otros datos."
     return table
 
 

@@ -228,4 +228,15 @@ def test_seeds_trained_on_different_data_are_never_averaged_together(tmp_path):
     table = results.seed_table(tmp_path, "03")
     assert "| 123 |" not in table
     assert "media ± desviación típica | 73,50 % ± 0,71 (2 semillas)" in table
-    assert table.endswith("Una semilla entrenada con otros datos no se cuenta aquí.")
+    assert table.endswith("No entran aquí: 1 semilla con otros datos.")
+
+
+def test_every_row_says_which_data_trained_it(tmp_path):
+    official = _record("01", 1, 0.45, data_source="cifar-10-python.tar.gz (archivo oficial de CIFAR-10)")
+    jpeg = _record("03", 3, 0.72, data_source="cifar10-jpeg.tar.gz (archivo de carpetas de imágenes)")
+    for record in (official, jpeg):
+        (tmp_path / f"{record['run']}.json").write_text(json.dumps(record))
+    runs = results.load_runs(tmp_path)
+    files = ["cifar-10-python.tar.gz", "cifar10-jpeg.tar.gz"]
+    assert [row["datos"] for row in results.summary_rows(runs)] == files
+    assert [row["datos"] for row in results.cost_rows(runs, {1: 3.0, 3: 21.0})] == files
