@@ -198,16 +198,19 @@ def confident_mistakes(
 def compare_runs(runs: list[dict], save_to=None, epoch_seconds: dict[int, float] | None = None) -> plt.Figure:
     """Las ejecuciones lado a lado: precisión frente a parámetros y a tiempo, y curvas de validación.
 
-    Un punto por ejecución (la de la semilla por defecto), con la precisión en test de más vistas que
-    se midió; la que no es del perfil completo lleva su etiqueta al lado (``06_final (personalizado)``).
+    Un punto por ejecución, con la precisión en test de más vistas que se midió; con varias semillas,
+    su media, con una barra de ± una desviación típica (la curva es la de la semilla por defecto). La
+    que no es del perfil completo lleva su etiqueta al lado (``06_final (personalizado)``).
     El tiempo es el de una misma CPU, la del benchmark (``epoch_seconds``, por defecto el de
     :func:`cifar_lib.results.benchmark_epoch_seconds`); sin benchmark, el medido en cada ejecución.
     Los cuadernos 07 y 08, más allá del informe, van con rombos y líneas discontinuas.
     """
     epoch_seconds = benchmark_epoch_seconds() if epoch_seconds is None else epoch_seconds
     figure, (by_params, by_time, curves) = plt.subplots(1, 3, figsize=(17, 5.5))
-    for position, (record, _) in enumerate(by_run(runs)):
-        accuracy, label = 100 * best_measured(record)[0], record["run"]
+    for position, (record, seeds) in enumerate(by_run(runs)):
+        measured = [100 * best_measured(seed)[0] for seed in seeds]
+        accuracy, spread = np.mean(measured), np.std(measured, ddof=1) if len(seeds) > 1 else 0
+        label = record["run"]
         if record["label"] != "completo":
             label += f" ({record['label']})"
         beyond = record["step"] not in REPORT_STEPS
@@ -217,6 +220,8 @@ def compare_runs(runs: list[dict], save_to=None, epoch_seconds: dict[int, float]
         for axis, x in ((by_params, record["params"]), (by_time, None if seconds is None else seconds / 60)):
             if x is not None:
                 axis.scatter(x, accuracy, **style)
+                if spread:
+                    axis.errorbar(x, accuracy, yerr=spread, color=style["color"], capsize=4, linewidth=1.2)
                 axis.annotate(label, (x, accuracy), textcoords="offset points", xytext=offset, fontsize=11)
         history = 100 * np.asarray(record.get("history", {}).get("val_accuracy", []))
         curves.plot(np.arange(1, len(history) + 1), history, "--" if beyond else "-", marker=style["marker"],

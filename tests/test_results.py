@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.collections import PathCollection
 
 from cifar_lib import plots, results
 from tests.conftest import result_record as _record
@@ -240,3 +241,13 @@ def test_every_row_says_which_data_trained_it(tmp_path):
     files = ["cifar-10-python.tar.gz", "cifar10-jpeg.tar.gz"]
     assert [row["datos"] for row in results.summary_rows(runs)] == files
     assert [row["datos"] for row in results.cost_rows(runs, {1: 3.0, 3: 21.0})] == files
+
+
+def test_the_comparison_figure_places_a_step_with_several_seeds_at_their_mean_with_its_spread():
+    seeds = [_record("01", 1, accuracy, seed=seed) for seed, accuracy in ((7, 0.50), (42, 0.44), (123, 0.44))]
+    by_params = plots.compare_runs(seeds, epoch_seconds={1: 3.0}).axes[0]
+    (point,) = [tuple(c.get_offsets()[0]) for c in by_params.collections if isinstance(c, PathCollection)]
+    assert point == (98_993, pytest.approx(46.0))  # la media de las tres, no la semilla 42
+    (bar,) = by_params.containers  # ± una desviación típica: 3,46 puntos
+    low, high = bar.lines[2][0].get_segments()[0][:, 1]
+    assert (low, high) == (pytest.approx(46.0 - 3.464, abs=1e-3), pytest.approx(46.0 + 3.464, abs=1e-3))
