@@ -19,9 +19,9 @@ from cifar_lib.data import CLASS_NAMES_ES
 from cifar_lib.files import replace_atomically
 from cifar_lib.results import (
     benchmark_epoch_seconds,
-    best_measured,
     by_run,
     confusion_counts,
+    mean_and_spread,
     same_machine_seconds,
 )
 
@@ -208,8 +208,7 @@ def compare_runs(runs: list[dict], save_to=None, epoch_seconds: dict[int, float]
     epoch_seconds = benchmark_epoch_seconds() if epoch_seconds is None else epoch_seconds
     figure, (by_params, by_time, curves) = plt.subplots(1, 3, figsize=(17, 5.5))
     for position, (record, seeds) in enumerate(by_run(runs)):
-        measured = [100 * best_measured(seed)[0] for seed in seeds]
-        accuracy, spread = np.mean(measured), np.std(measured, ddof=1) if len(seeds) > 1 else 0
+        accuracy, spread = (100 * value for value in mean_and_spread(seeds))
         label = record["run"]
         if record["label"] != "completo":
             label += f" ({record['label']})"

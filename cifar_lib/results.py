@@ -170,10 +170,15 @@ def data_text(record: dict) -> str:
 def seeds_text(records: list[dict]) -> str:
     """``47,41 % ± 2,97 (3 semillas)``: media y desviación típica de la precisión en test (la de más
     vistas que se midió, y lo dice: ``94,02 % ± 0,12 con 6 vistas (3 semillas)``)."""
-    measured = [best_measured(r) for r in records]
-    accuracies, how = np.array([accuracy for accuracy, _ in measured]), measured[0][1]
-    spread = f"{percent(accuracies.mean())} ± {decimal(100 * accuracies.std(ddof=1))}"
-    return f"{spread}{' ' + how if how else ''} ({len(records)} semillas)"
+    mean, spread = mean_and_spread(records)
+    how = best_measured(records[0])[1]
+    return f"{percent(mean)} ± {decimal(100 * spread)}{' ' + how if how else ''} ({len(records)} semillas)"
+
+
+def mean_and_spread(records: list[dict]) -> tuple[float, float]:
+    """Media y desviación típica (0 con una sola semilla) de la precisión en test de más vistas."""
+    accuracies = np.array([best_measured(r)[0] for r in records])
+    return float(accuracies.mean()), float(accuracies.std(ddof=1)) if len(records) > 1 else 0.0
 
 
 def by_run(runs: list[dict]) -> list[tuple[dict, list[dict]]]:
@@ -267,8 +272,7 @@ def seed_table(results_dir: str | Path, run: str) -> str:
     complete = [r for r in load_runs(results_dir) if r["run"] == run and r["label"] == "completo"]
     if not complete:
         return f"No hay ejecuciones completas de {run} en {Path(results_dir).name}/."
-    data = _default_seed(complete)["data_sha256"]
-    records = [r for r in complete if r["data_sha256"] == data]
+    _, records = next(group for group in by_run(complete) if _default_seed(complete) in group[1])
     rows = [
         {
             "semilla": r["seed"],
