@@ -319,17 +319,12 @@ NUMERIC = (
 )
 
 
-def readme_table(folder: Path, results_dir: Path) -> str:
-    """Tablas Markdown: velocidad por paso en cada dispositivo, tiempo real del perfil completo y aumento."""
+def readme_table(folder: Path) -> str:
+    """Tablas Markdown: velocidad de entrenamiento por paso en cada dispositivo y del aumento de datos."""
     reports = [
         json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(folder.glob("*.json"))
         if not path.stem.endswith("-rapido")
-    ]
-    complete = [
-        r
-        for r in results.load_runs(results_dir)
-        if r.get("label", r["profile"]) == "completo" and r["train_samples"] == 45_000
     ]
     rows, numeric = [], list(NUMERIC)
     for step in STEPS:
@@ -350,11 +345,6 @@ def readme_table(folder: Path, results_dir: Path) -> str:
                 config.decimal(measured["gflop_s"], 0) if "gflop_s" in measured else "sin medir"
             )
             numeric += [f"imágenes/s ({where})", f"época de 45.000 ({where})", f"GFLOP/s ({where})"]
-        done = [r for r in complete if r["run"] == run]
-        row["perfil completo, medido"] = (
-            "; ".join(f"{results.format_seconds(r['train_seconds'])} ({r['device']})" for r in done)
-            or "sin medir"
-        )
         rows.append(row)
     only_rows, fit_rows = [], []
     for report in reports:
@@ -389,7 +379,7 @@ def main(argv=None) -> dict:
     )
     args = parser.parse_args(argv)
     if args.readme:
-        table = readme_table(args.salida, config.project_root() / "results")
+        table = readme_table(args.salida)
         results.replace_section(config.project_root() / "README.md", "rendimiento", table)
         print(table)
         return {}

@@ -45,8 +45,7 @@ def test_readme_table_has_one_row_per_step_and_both_augmentation_tables(benchmar
         "augmentation": [{**augmentation, "steps_per_execution": 1, "ratio": 6.0}],
     }
     (tmp_path / "jax-gpu.json").write_text(json.dumps(report))
-    (tmp_path / "resultados").mkdir()
-    table = benchmark.readme_table(tmp_path, tmp_path / "resultados")
+    table = benchmark.readme_table(tmp_path)
     step_rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [row.split(" | ")[0] for row in step_rows] == [f"| {s}" for s in benchmark.STEPS]
     assert "imágenes/s (jax, GPU NVIDIA H200)" in table and "sin medir" in table
