@@ -32,7 +32,7 @@ IMAGE_SHAPE = (32, 32, 3)
 SPLIT_SEED = 20_240_601
 
 HELP = (
-    f"Descarga el archivo oficial {OFFICIAL_URL} (163 MB), guárdalo donde quieras y "
+    f"Descarga el archivo oficial {OFFICIAL_URL} (170 MB), guárdalo donde quieras y "
     f"define la variable de entorno {DATA_ENV} con su ruta (por ejemplo "
     f"`export {DATA_ENV}=~/datos/cifar-10-python.tar.gz`), o pasa la ruta a "
     "load_cifar10(source=...). También vale una carpeta de imágenes "
