@@ -110,11 +110,15 @@ def load_runs(results_dir: str | Path) -> list[dict]:
 
 
 def load_history(results_dir: str | Path, run: str) -> dict | None:
-    """La historia por época de ``<run>.json`` (para dibujar el paso anterior), o ``None`` si no está."""
-    path = Path(results_dir) / f"{run}.json"
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8")).get("history")
+    """La historia por época de ``<run>.json`` (para dibujar el paso anterior), o ``None`` si no está.
+
+    Si ``results_dir`` no la tiene (una prueba que escribe en ``salidas/personalizado/`` sin haber
+    ejecutado el paso anterior), la de los resultados guardados del curso, en ``results/``."""
+    for folder in (Path(results_dir), project_root() / "results"):
+        path = folder / f"{run}.json"
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8")).get("history")
+    return None
 
 
 def format_seconds(seconds: float) -> str:

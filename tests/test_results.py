@@ -8,6 +8,7 @@ import pytest
 from matplotlib.collections import PathCollection
 
 from cifar_lib import plots, results
+from cifar_lib.config import project_root
 from tests.conftest import result_record as _record
 
 
@@ -251,3 +252,13 @@ def test_the_comparison_figure_places_a_step_with_several_seeds_at_their_mean_wi
     (bar,) = by_params.containers  # ± una desviación típica: 3,46 puntos
     low, high = bar.lines[2][0].get_segments()[0][:, 1]
     assert (low, high) == (pytest.approx(46.0 - 3.464, abs=1e-3), pytest.approx(46.0 + 3.464, abs=1e-3))
+
+
+def test_a_trial_without_the_previous_step_compares_with_the_course_saved_run(tmp_path):
+    saved = json.loads((project_root() / "results" / "03.json").read_text(encoding="utf-8"))["history"]
+    trial = tmp_path / "salidas" / "personalizado" / "results"  # solo se ha ejecutado el 04 cambiado
+    trial.mkdir(parents=True)
+    assert results.load_history(trial, "03") == saved
+    (trial / "03.json").write_text(json.dumps({"history": {"val_accuracy": [0.5]}}))
+    assert results.load_history(trial, "03") == {"val_accuracy": [0.5]}  # el de la misma carpeta, si lo hay
+    assert results.load_history(trial, "no_existe") is None
