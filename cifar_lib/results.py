@@ -276,7 +276,8 @@ def seed_table(results_dir: str | Path, run: str) -> str:
     complete = [r for r in load_runs(results_dir) if r["run"] == run and r["label"] == "completo"]
     if not complete:
         return f"No hay ejecuciones completas de {run} en {Path(results_dir).name}/."
-    _, records = next(group for group in by_run(complete) if _default_seed(complete) in group[1])
+    default = _default_seed(complete)
+    _, records = next(group for group in by_run(complete) if default in group[1])
     rows = [
         {
             "semilla": r["seed"],
