@@ -86,36 +86,47 @@ def batch_norm() -> list[layers.Layer]:
     ]
 
 
-def deep() -> list[layers.Layer]:
-    """Paso 5: tres bloques VGG (dos convoluciones 3×3 con BN, pooling y dropout) y densa de 512."""
+def deep(
+    dropout: tuple[float, float, float, float] = (0.2, 0.25, 0.35, 0.5),
+    bn_momentum: float = 0.99,
+    weights_l2: float | None = None,
+) -> list[layers.Layer]:
+    """Paso 5: tres bloques VGG (dos convoluciones 3×3 con BN, pooling y dropout) y densa de 512.
+
+    Los valores por defecto son los del informe: ``dropout``, las tasas tras cada
+    bloque y tras la densa; ``bn_momentum``, cuánto conservan de su valor las
+    medias móviles de cada BN en cada paso (0,99, el de Keras); ``weights_l2``, sin
+    regularización de los pesos. Cambiarlos da la misma red, con los mismos parámetros.
+    """
+    l2 = None if weights_l2 is None else keras.regularizers.L2(weights_l2)  # suma weights_l2·Σw² a la pérdida
     return [
         # bloque 1: 64 filtros, 32×32 → 16×16
-        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_1a"),
-        layers.BatchNormalization(name="bn_1a"),
-        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_1b"),
-        layers.BatchNormalization(name="bn_1b"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", kernel_regularizer=l2, name="conv_1a"),
+        layers.BatchNormalization(momentum=bn_momentum, name="bn_1a"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", kernel_regularizer=l2, name="conv_1b"),
+        layers.BatchNormalization(momentum=bn_momentum, name="bn_1b"),
         layers.MaxPooling2D(2, name="pool_1"),
-        layers.Dropout(0.2, name="dropout_1"),
+        layers.Dropout(dropout[0], name="dropout_1"),
         # bloque 2: 128 filtros, 16×16 → 8×8
-        layers.Conv2D(128, 3, padding="same", activation="relu", name="conv_2a"),
-        layers.BatchNormalization(name="bn_2a"),
-        layers.Conv2D(128, 3, padding="same", activation="relu", name="conv_2b"),
-        layers.BatchNormalization(name="bn_2b"),
+        layers.Conv2D(128, 3, padding="same", activation="relu", kernel_regularizer=l2, name="conv_2a"),
+        layers.BatchNormalization(momentum=bn_momentum, name="bn_2a"),
+        layers.Conv2D(128, 3, padding="same", activation="relu", kernel_regularizer=l2, name="conv_2b"),
+        layers.BatchNormalization(momentum=bn_momentum, name="bn_2b"),
         layers.MaxPooling2D(2, name="pool_2"),
-        layers.Dropout(0.25, name="dropout_2"),
+        layers.Dropout(dropout[1], name="dropout_2"),
         # bloque 3: 256 filtros, 8×8 → 4×4
-        layers.Conv2D(256, 3, padding="same", activation="relu", name="conv_3a"),
-        layers.BatchNormalization(name="bn_3a"),
-        layers.Conv2D(256, 3, padding="same", activation="relu", name="conv_3b"),
-        layers.BatchNormalization(name="bn_3b"),
+        layers.Conv2D(256, 3, padding="same", activation="relu", kernel_regularizer=l2, name="conv_3a"),
+        layers.BatchNormalization(momentum=bn_momentum, name="bn_3a"),
+        layers.Conv2D(256, 3, padding="same", activation="relu", kernel_regularizer=l2, name="conv_3b"),
+        layers.BatchNormalization(momentum=bn_momentum, name="bn_3b"),
         layers.MaxPooling2D(2, name="pool_3"),
-        layers.Dropout(0.35, name="dropout_3"),
+        layers.Dropout(dropout[2], name="dropout_3"),
         # clasificador: 4×4×256 = 4.096 números → 512 → 10
         layers.Flatten(name="flatten"),
-        layers.Dense(512, activation="relu", name="dense"),
-        layers.BatchNormalization(name="bn_dense"),
-        layers.Dropout(0.5, name="dropout_dense"),
-        layers.Dense(10, activation="softmax", name="output"),
+        layers.Dense(512, activation="relu", kernel_regularizer=l2, name="dense"),
+        layers.BatchNormalization(momentum=bn_momentum, name="bn_dense"),
+        layers.Dropout(dropout[3], name="dropout_dense"),
+        layers.Dense(10, activation="softmax", kernel_regularizer=l2, name="output"),
     ]
 
 

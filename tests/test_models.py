@@ -7,7 +7,7 @@ import pytest
 from cifar_lib.augmentation import AffineAugmentation
 from cifar_lib.config import ConfigError
 from cifar_lib.fast_layers import BatchNormWithFastBias, PatchWhitening
-from cifar_lib.models import REPORT_PARAMS, build_model
+from cifar_lib.models import REPORT_PARAMS, build_model, deep
 
 #: Parámetros totales que muestran los ``model.summary()`` del informe.
 EXPECTED = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834}
@@ -77,6 +77,33 @@ def test_step_six_is_step_five_behind_the_augmentation_layer():
     six, five = build_model(6), build_model(5)
     assert isinstance(six.layers[0], AffineAugmentation)
     assert [layer.name for layer in six.layers[1:]] == [layer.name for layer in five.layers]
+
+
+def test_the_deep_network_can_drop_dropout_and_change_batch_norm_and_l2_with_the_same_parameters():
+    five = build_model(5)
+    assert [layer.rate for layer in five.layers if isinstance(layer, keras.layers.Dropout)] == [
+        0.2,
+        0.25,
+        0.35,
+        0.5,
+    ]
+    assert {
+        layer.momentum for layer in five.layers if isinstance(layer, keras.layers.BatchNormalization)
+    } == {0.99}
+    assert all(layer.kernel_regularizer is None for layer in five.layers if hasattr(layer, "kernel"))
+
+    changed = keras.Sequential(
+        [keras.Input((32, 32, 3)), *deep(dropout=(0, 0, 0, 0), bn_momentum=0.9, weights_l2=2.5e-4)]
+    )
+    assert changed.count_params() == five.count_params()
+    assert [layer.name for layer in changed.layers] == [layer.name for layer in five.layers]
+    assert all(layer.rate == 0 for layer in changed.layers if isinstance(layer, keras.layers.Dropout))
+    norms = [layer for layer in changed.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 7 and all(layer.momentum == 0.9 for layer in norms)
+    with_kernel = [layer for layer in changed.layers if hasattr(layer, "kernel")]
+    assert len(with_kernel) == 8  # seis convoluciones y dos densas
+    for layer in with_kernel:
+        assert layer.kernel_regularizer.get_config() == {"l2": pytest.approx(2.5e-4)}
 
 
 @pytest.mark.parametrize("step", [0, 9, "1", 2.0, None])
