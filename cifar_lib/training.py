@@ -241,7 +241,7 @@ COURSE_RECIPES = {
     **{step: {"optimizador": "Adam", "calendario": None, "learning_rate": 1e-3, "weight_decay": 0.0,
               "label_smoothing": 0.0, "ajustes": {}} for step in REPORT_STEPS},
     7: {"optimizador": "SGD", "calendario": "CosineDecay", "forma": {"desde": 0.0, "alpha": 0.0},
-        "learning_rate": 0.4, "weight_decay": 0.0, "label_smoothing": 0.2,
+        "learning_rate": 0.1, "weight_decay": 0.0, "label_smoothing": 0.2,
         "ajustes": {"momentum": 0.9, "nesterov": True}},
     8: {"optimizador": "SGD", "calendario": "CosineDecay", "forma": {"desde": 0.2, "alpha": 0.07},
         "learning_rate": 1.5, "weight_decay": 0.0089, "label_smoothing": 0.2,

@@ -22,7 +22,7 @@ def compile_like_the_report(model: keras.Model, steps_per_execution: int | None 
     return model
 
 
-def compile_like_notebook_07(model: keras.Model, run_config, train_samples: int, peak=0.4, **changes):
+def compile_like_notebook_07(model: keras.Model, run_config, train_samples: int, peak=0.1, **changes):
     """La celda de ``model.compile`` del cuaderno 07; ``changes`` cambia ajustes del calendario."""
     total_steps = run_config.epochs * -(-train_samples // run_config.batch_size)
     warmup_steps = int(0.2 * total_steps)
