@@ -240,8 +240,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 COURSE_RECIPES = {
     **{step: {"optimizador": "Adam", "calendario": None, "learning_rate": 1e-3, "weight_decay": 0.0,
               "label_smoothing": 0.0, "ajustes": {}} for step in REPORT_STEPS},
-    7: {"optimizador": "AdamW", "calendario": "CosineDecay", "forma": {"desde": 0.1, "alpha": 0.0},
-        "learning_rate": 2e-3, "weight_decay": 5e-4, "label_smoothing": 0.1, "ajustes": {}},
+    7: {"optimizador": "SGD", "calendario": "CosineDecay", "forma": {"desde": 0.0, "alpha": 0.0},
+        "learning_rate": 0.1, "weight_decay": 0.0, "label_smoothing": 0.2,
+        "ajustes": {"momentum": 0.9, "nesterov": True}},
     8: {"optimizador": "SGD", "calendario": "CosineDecay", "forma": {"desde": 0.2, "alpha": 0.07},
         "learning_rate": 1.5, "weight_decay": 0.0089, "label_smoothing": 0.2,
         "ajustes": {"momentum": 0.85, "nesterov": True}},

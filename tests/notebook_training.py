@@ -22,22 +22,22 @@ def compile_like_the_report(model: keras.Model, steps_per_execution: int | None 
     return model
 
 
-def compile_like_notebook_07(model: keras.Model, run_config, train_samples: int, peak=0.002, **changes):
+def compile_like_notebook_07(model: keras.Model, run_config, train_samples: int, peak=0.1, **changes):
     """La celda de ``model.compile`` del cuaderno 07; ``changes`` cambia ajustes del calendario."""
-    steps_per_epoch = -(-train_samples // run_config.batch_size)
-    warmup_steps = min(2, run_config.epochs - 1) * steps_per_epoch
+    total_steps = run_config.epochs * -(-train_samples // run_config.batch_size)
+    warmup_steps = int(0.2 * total_steps)
     learning_rate = keras.optimizers.schedules.CosineDecay(
         **{
-            "initial_learning_rate": peak / 10,
+            "initial_learning_rate": 0.0,
             "warmup_target": peak,
             "warmup_steps": warmup_steps,
-            "decay_steps": run_config.epochs * steps_per_epoch - warmup_steps,
+            "decay_steps": total_steps - warmup_steps,
             **changes,
         }
     )
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=5e-4),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+        optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.2),
         metrics=["accuracy"],
     )
     return model

@@ -6,16 +6,20 @@ import json
 import numpy as np
 import pytest
 
-from cifar_lib import config
+from cifar_lib import config, training
+
+
+def _load(script: str):
+    path = config.project_root() / "benchmarks" / f"{script}.py"
+    spec = importlib.util.spec_from_file_location(script, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    path = config.project_root() / "benchmarks" / "benchmark.py"
-    spec = importlib.util.spec_from_file_location("benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load("benchmark")
 
 
 def test_augmentation_is_timed_both_ways_on_the_same_images(benchmark):
@@ -65,3 +69,24 @@ def test_training_rate_times_one_real_epoch_of_a_course_network(benchmark):
     assert (row["step"], row["params"], row["batch_size"], row["images"]) == (1, 98_993, 64, 512)
     assert row["train_img_s"] > 0
     assert row["epoch_45000_s"] == pytest.approx(45_000 / row["train_img_s"], rel=0.01)
+
+
+def test_each_variant_of_the_notebook_07_ablation_changes_one_thing_of_its_recipe():
+    """benchmarks/receta_07.py mide qué aporta cada cambio: cada variante es la receta del 07 con uno distinto."""
+    ablation = _load("receta_07")
+    recipe_07 = config.resolve_run("07", profile="completo")
+    changes = {}
+    for name, (build, compile_model) in ablation.VARIANTS.items():
+        model = compile_model(build(), 880)
+        assert model.count_params() == 3_253_834, name  # siempre la misma red
+        changes[name] = training.recipe_changes(recipe_07, model)
+    assert changes == {
+        "receta del 07": [],
+        "pico 0,4": ["learning_rate=0.4"],
+        "BN del informe (momentum 0,99)": ["capas cambiadas"],
+        "dropout del informe": ["capas cambiadas"],
+        "receta anterior (AdamW)": [
+            "capas cambiadas", "forma del calendario cambiada", "optimizador AdamW",
+            "learning_rate=0.002", "weight_decay=0.0005", "label_smoothing=0.1",
+        ],
+    }  # fmt: skip

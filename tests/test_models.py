@@ -106,6 +106,17 @@ def test_the_deep_network_can_drop_dropout_and_change_batch_norm_and_l2_with_the
         assert layer.kernel_regularizer.get_config() == {"l2": pytest.approx(2.5e-4)}
 
 
+def test_notebook_07_is_step_five_without_dropout_with_fast_batch_norm_and_l2():
+    seven = build_model(7)
+    assert seven.layers[0].name == "crop_and_flip"
+    expected = keras.Sequential(
+        [keras.Input((32, 32, 3)), *deep(dropout=(0, 0, 0, 0), bn_momentum=0.9, weights_l2=2.5e-4)]
+    )
+    assert [layer.get_config() for layer in seven.layers[1:]] == [
+        layer.get_config() for layer in expected.layers
+    ]
+
+
 @pytest.mark.parametrize("step", [0, 9, "1", 2.0, None])
 def test_unknown_step_is_a_clear_spanish_error(step):
     with pytest.raises(

@@ -176,8 +176,17 @@ def test_a_changed_network_or_recipe_runs_as_personalizado_and_never_writes_the_
     assert training.recipe_changes(recipe_07, untouched_07) == []
     flat_end = compile_like_notebook_07(models.build_model(7), recipe_07, 45_000, alpha=0.1)
     assert training.recipe_changes(recipe_07, flat_end) == ["forma del calendario cambiada"]
-    higher = compile_like_notebook_07(models.build_model(7), recipe_07, 45_000, peak=0.004)
-    assert training.recipe_changes(recipe_07, higher) == ["learning_rate=0.004"]
+    higher = compile_like_notebook_07(models.build_model(7), recipe_07, 45_000, peak=0.8)
+    assert training.recipe_changes(recipe_07, higher) == ["learning_rate=0.8"]
+    from_a_tenth = compile_like_notebook_07(
+        models.build_model(7), recipe_07, 45_000, initial_learning_rate=0.04
+    )
+    assert training.recipe_changes(recipe_07, from_a_tenth) == ["forma del calendario cambiada"]
+    with_dropout = keras.Sequential(
+        [keras.Input((32, 32, 3)), augmentation.build_crop_and_flip(), *models.deep()]
+    )
+    with_dropout = compile_like_notebook_07(with_dropout, recipe_07, 45_000)
+    assert training.recipe_changes(recipe_07, with_dropout) == ["capas cambiadas"]
     recipe_08 = config.resolve_run("08", profile="completo")
     untouched_08 = compile_like_notebook_08(models.build_model(8), recipe_08, 45_000)
     assert training.recipe_changes(recipe_08, untouched_08) == []
