@@ -38,10 +38,13 @@ class NotebookFailure(Exception):
     notebook: str
     cell: int | None
     error: str
+    #: El cuaderno ejecutado, con el error a la vista (``None`` si no llegó a ejecutarse).
+    saved_to: str | None = None
 
     def __str__(self) -> str:
         where = f" en la celda {self.cell}" if self.cell is not None else ""
-        return f"El cuaderno {self.notebook} falló{where}:\n  {self.error}"
+        saved = f"\n  Lo ejecutado, con el error, está en {self.saved_to}" if self.saved_to else ""
+        return f"El cuaderno {self.notebook} falló{where}:\n  {self.error}{saved}"
 
 
 def notebooks_dir() -> Path:
@@ -179,20 +182,27 @@ def _notebook_folder(output_dir: Path, in_place: bool, seed: int) -> Path:
 
 
 def _execute_in_order(jobs, profile, replacements) -> list[Path]:
-    """Ejecuta cada ``(cuaderno, destino, parámetros)`` de ``jobs``, en orden."""
+    """Ejecuta cada ``(cuaderno, destino, parámetros)`` de ``jobs``, en orden.
+
+    Papermill guarda el cuaderno tras cada celda en una copia de trabajo
+    (:func:`working_copy`); el destino solo se sustituye cuando el cuaderno
+    termina sin error. Así, mientras dura una ejecución de horas, o si se
+    interrumpe o falla, el cuaderno guardado del curso sigue siendo el de antes.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     executed = []
     for number, (source, target, parameters) in enumerate(jobs, start=1):
-        target.parent.mkdir(parents=True, exist_ok=True)
+        working = working_copy(target)
+        working.parent.mkdir(parents=True, exist_ok=True)
         seed = parameters.get("SEED", DEFAULT_SEED)
         print(f"[{number}/{len(jobs)}] {source.name} (perfil {profile}, semilla {seed}) …", flush=True)
         start = time.perf_counter()
         try:
             papermill.execute_notebook(
                 without_injected_parameters(source),
-                str(target),
+                str(working),
                 parameters=parameters,
                 cwd=str(notebooks_dir()),
                 progress_bar=False,
@@ -200,12 +210,41 @@ def _execute_in_order(jobs, profile, replacements) -> list[Path]:
                 kernel_name="python3",
             )
         except PapermillExecutionError as error:
-            clean_notebook(target, replacements)
-            raise NotebookFailure(source.name, error.exec_count, f"{error.ename}: {error.evalue}") from None
-        clean_notebook(target, replacements)
+            failed = failed_copy(target)
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            clean_notebook(working, replacements)
+            working.replace(failed)
+            raise NotebookFailure(
+                source.name, error.exec_count, f"{error.ename}: {error.evalue}", _shown(failed)
+            ) from None
+        clean_notebook(working, replacements)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        working.replace(target)
         print(f"      terminado en {format_seconds(time.perf_counter() - start)}", flush=True)
         executed.append(target)
     return executed
+
+
+def working_copy(target: Path) -> Path:
+    """Dónde escribe papermill mientras se ejecuta ``target``: una carpeta oculta a su lado
+    (``notebooks/.en_curso/``), que git ignora y en la que no se buscan cuadernos."""
+    return target.parent / ".en_curso" / target.name
+
+
+def failed_copy(target: Path) -> Path:
+    """Dónde queda un cuaderno que falló: en su destino, salvo que sea un cuaderno del curso
+    (``notebooks/``), que no se toca; entonces, en ``salidas/fallidos/``."""
+    if target.parent.resolve() == notebooks_dir().resolve():
+        return project_root() / "salidas" / "fallidos" / target.name
+    return target
+
+
+def _shown(path: Path) -> str:
+    """La ruta para un mensaje: relativa al proyecto si está dentro."""
+    try:
+        return path.resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 class IndentedEcho:

@@ -205,3 +205,56 @@ def test_a_quick_run_opened_like_jupyterlab_never_touches_the_course_outputs(ima
     finally:
         shutil.rmtree(quick_outputs, ignore_errors=True)
     assert {name: _folder_fingerprint(root / name) for name in course} == course
+
+
+def _course_with_one_notebook(root: Path, monkeypatch) -> Path:
+    """Un proyecto de mentira en ``root`` con un solo cuaderno del curso, ``notebooks/01_prueba.ipynb``.
+
+    Mientras se ejecuta, el cuaderno comprueba que su versión guardada no lleva todavía nada de
+    papermill; falla a propósito si la variable ``FALLA`` está definida.
+    """
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("PROFILE = None", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell(
+                "import json, os\n"
+                "saved = json.load(open('01_prueba.ipynb'))\n"
+                "assert 'papermill' not in saved['metadata'], 'el cuaderno guardado ya se reescribió'\n"
+                "if os.environ.get('FALLA'):\n"
+                "    raise ValueError('fallo a propósito')\n"
+                "print('terminado')"
+            ),
+        ]
+    )
+    (root / "notebooks").mkdir()
+    nbformat.write(notebook, root / "notebooks" / "01_prueba.ipynb")
+    monkeypatch.setattr(runner, "project_root", lambda: root)
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: root / "notebooks")
+    return root / "notebooks" / "01_prueba.ipynb"
+
+
+@pytest.mark.slow
+def test_a_course_notebook_is_replaced_only_when_its_run_finishes(tmp_path, monkeypatch):
+    """Durante una ejecución de horas, el cuaderno guardado sigue intacto; al terminar, se sustituye."""
+    course_notebook = _course_with_one_notebook(tmp_path, monkeypatch)
+    runner.run_notebooks(profile="completo", output_dir=tmp_path)
+    assert "terminado" in _outputs_text(course_notebook)
+    assert "papermill" not in nbformat.read(course_notebook, as_version=4).metadata
+    assert list((tmp_path / "notebooks").rglob("*.ipynb")) == [course_notebook]  # ninguna copia de trabajo
+
+
+@pytest.mark.slow
+def test_a_failed_run_leaves_the_course_notebook_as_it_was_and_says_where_the_failed_one_is(
+    tmp_path, monkeypatch
+):
+    course_notebook = _course_with_one_notebook(tmp_path, monkeypatch)
+    before = course_notebook.read_bytes()
+    monkeypatch.setenv("FALLA", "1")
+    with pytest.raises(runner.NotebookFailure) as failure:
+        runner.run_notebooks(profile="completo", output_dir=tmp_path)
+    assert course_notebook.read_bytes() == before
+    assert failure.value.saved_to == "salidas/fallidos/01_prueba.ipynb"
+    assert "está en salidas/fallidos/01_prueba.ipynb" in str(failure.value)
+    failed = tmp_path / "salidas" / "fallidos" / "01_prueba.ipynb"
+    assert "ValueError" in _outputs_text(failed)  # el error, a la vista en el cuaderno que falló
+    assert list((tmp_path / "notebooks").rglob("*.ipynb")) == [course_notebook]
