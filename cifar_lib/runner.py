@@ -214,12 +214,13 @@ def _execute_in_order(jobs, profile, replacements) -> list[Path]:
             failed.parent.mkdir(parents=True, exist_ok=True)
             clean_notebook(working, replacements)
             working.replace(failed)
+            _remove_if_empty(working.parent)
             raise NotebookFailure(
                 source.name, error.exec_count, f"{error.ename}: {error.evalue}", _shown(failed)
             ) from None
         clean_notebook(working, replacements)
-        target.parent.mkdir(parents=True, exist_ok=True)
         working.replace(target)
+        _remove_if_empty(working.parent)
         print(f"      terminado en {format_seconds(time.perf_counter() - start)}", flush=True)
         executed.append(target)
     return executed
@@ -229,6 +230,13 @@ def working_copy(target: Path) -> Path:
     """Dónde escribe papermill mientras se ejecuta ``target``: una carpeta oculta a su lado
     (``notebooks/.en_curso/``), que git ignora y en la que no se buscan cuadernos."""
     return target.parent / ".en_curso" / target.name
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # no está vacía: otra ejecución en marcha escribe en ella
+        pass
 
 
 def failed_copy(target: Path) -> Path:

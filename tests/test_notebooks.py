@@ -240,7 +240,7 @@ def test_a_course_notebook_is_replaced_only_when_its_run_finishes(tmp_path, monk
     runner.run_notebooks(profile="completo", output_dir=tmp_path)
     assert "terminado" in _outputs_text(course_notebook)
     assert "papermill" not in nbformat.read(course_notebook, as_version=4).metadata
-    assert list((tmp_path / "notebooks").rglob("*.ipynb")) == [course_notebook]  # ninguna copia de trabajo
+    assert list((tmp_path / "notebooks").rglob("*")) == [course_notebook]  # ni copia de trabajo ni su carpeta
 
 
 @pytest.mark.slow
@@ -257,4 +257,4 @@ def test_a_failed_run_leaves_the_course_notebook_as_it_was_and_says_where_the_fa
     assert "está en salidas/fallidos/01_prueba.ipynb" in str(failure.value)
     failed = tmp_path / "salidas" / "fallidos" / "01_prueba.ipynb"
     assert "ValueError" in _outputs_text(failed)  # el error, a la vista en el cuaderno que falló
-    assert list((tmp_path / "notebooks").rglob("*.ipynb")) == [course_notebook]
+    assert list((tmp_path / "notebooks").rglob("*")) == [course_notebook]
