@@ -8,6 +8,7 @@ arranque, los colores de terminal y las rutas de esta máquina.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import re
 import sys
@@ -210,17 +211,11 @@ def _execute_in_order(jobs, profile, replacements) -> list[Path]:
                 kernel_name="python3",
             )
         except PapermillExecutionError as error:
-            failed = failed_copy(target)
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            clean_notebook(working, replacements)
-            working.replace(failed)
-            _remove_if_empty(working.parent)
+            failed = _put_in_place(working, failed_copy(target), replacements)
             raise NotebookFailure(
                 source.name, error.exec_count, f"{error.ename}: {error.evalue}", _shown(failed)
             ) from None
-        clean_notebook(working, replacements)
-        working.replace(target)
-        _remove_if_empty(working.parent)
+        _put_in_place(working, target, replacements)
         print(f"      terminado en {format_seconds(time.perf_counter() - start)}", flush=True)
         executed.append(target)
     return executed
@@ -232,11 +227,15 @@ def working_copy(target: Path) -> Path:
     return target.parent / ".en_curso" / target.name
 
 
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:  # no está vacía: otra ejecución en marcha escribe en ella
-        pass
+def _put_in_place(working: Path, destination: Path, replacements: dict[str, str]) -> Path:
+    """Limpia la copia de trabajo (:func:`clean_notebook`), la mueve a ``destination`` y borra su
+    carpeta si queda vacía (si no, otra ejecución en marcha escribe en ella)."""
+    clean_notebook(working, replacements)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    working.replace(destination)
+    with contextlib.suppress(OSError):
+        working.parent.rmdir()
+    return destination
 
 
 def failed_copy(target: Path) -> Path:
