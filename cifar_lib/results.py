@@ -81,6 +81,10 @@ def save_run(
         "report_accuracy": report_run.report_accuracy,
         "train_seconds": round(training.train_seconds, 2),
         "resumed_from_epoch": training.resumed_from_epoch,
+        "resumed_at": training.resumed_at,
+        "epoch_seconds": [
+            None if seconds is None else round(seconds, 2) for seconds in training.epoch_seconds
+        ],
         "stopped_early": training.stopped_early,
         "history": {k: [round(v, 6) for v in values] for k, values in training.history.items()},
         "backend": keras.config.backend(),
@@ -131,6 +135,18 @@ def format_seconds(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def training_time_text(training: TrainingRun) -> str:
+    """El tiempo de entrenamiento, lo que tardó una época y, si se interrumpió, desde dónde se reanudó."""
+    text = f"{format_seconds(training.train_seconds)} de entrenamiento"
+    timed = [seconds for seconds in training.epoch_seconds if seconds is not None]
+    if timed:
+        text += f"; una época, {format_seconds(float(np.median(timed)))} (mediana de {plural(len(timed), 'época')})"
+    if training.resumed_at:
+        epochs = ", ".join(str(epoch) for epoch in training.resumed_at)
+        text += f"; reanudado desde {'la época' if len(training.resumed_at) == 1 else 'las épocas'} {epochs}"
+    return text
 
 
 #: Las precisiones en test que puede tener un registro, de la más sencilla a la que más vistas promedia.

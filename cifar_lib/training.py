@@ -16,7 +16,7 @@ import hashlib
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -37,6 +37,8 @@ class TrainingRun:
     resumed_from_epoch: int = 0
     stopped_early: bool = False
     best_epoch: int | None = None
+    epoch_seconds: list[float | None] = field(default_factory=list)
+    resumed_at: list[int] = field(default_factory=list)
 
     @property
     def epochs_run(self) -> int:
@@ -102,7 +104,10 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.resumable = saved is not None and saved.get("settings") == self.settings
         if not self.resumable:
             saved = {"epoch": 0, "history": {}, "best": None, "best_epoch": None, "best_at": {}}
-            saved.update(seconds=0.0, finished=False, settings=self.settings)
+            saved.update(seconds=0.0, epoch_seconds=[], resumed_at=[], finished=False, settings=self.settings)
+        # Guardados antes de que se cronometrara cada época: sus épocas quedan sin tiempo propio.
+        saved.setdefault("epoch_seconds", [None] * saved["epoch"])
+        saved.setdefault("resumed_at", [])
         self.state = saved
 
     def best_at_path(self, epochs: int) -> Path:
@@ -152,6 +157,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             epoch = max(epoch, self.settings.get("epochs", epoch))
         elif epoch:
             print(f"Se reanuda un entrenamiento interrumpido desde la época {epoch}.", flush=True)
+            self.state["resumed_at"].append(epoch)
         keras.utils.set_random_seed(self.settings.get("seed", 0) + epoch)
         return epoch
 
@@ -161,6 +167,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         ``keep_best_at``), lo que habría dejado un entrenamiento de ``N`` épocas."""
         self.restore_best(model, up_to_epoch)
         history, seconds, best_epoch = self.state["history"], self.state["seconds"], self.state["best_epoch"]
+        epoch_seconds, resumed_at = self.state["epoch_seconds"], self.state["resumed_at"]
         planned = self.settings.get("epochs")
         if up_to_epoch is not None:
             best_at = self.state["best_at"].get(str(up_to_epoch))
@@ -173,6 +180,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
                 )
             history = {key: values[:up_to_epoch] for key, values in history.items()}
             seconds, best_epoch, planned = best_at["seconds"], best_at["epoch"], up_to_epoch
+            epoch_seconds = epoch_seconds[:up_to_epoch]
+            resumed_at = [epoch for epoch in resumed_at if epoch < up_to_epoch]
         epochs_run = len(history.get("loss", []))
         return TrainingRun(
             history=history,
@@ -180,6 +189,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             resumed_from_epoch=self._resumed_from,
             stopped_early=epochs_run < (planned or epochs_run),
             best_epoch=best_epoch,
+            epoch_seconds=list(epoch_seconds),
+            resumed_at=list(resumed_at),
         )
 
     def _save_weights(self, path: Path) -> None:
@@ -197,10 +208,13 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             for past_epoch, value in enumerate(past):
                 self.early_stopping.on_epoch_end(past_epoch, {self.early_stopping.monitor: value})
         self._replayed = True
+        self._epoch_started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        self.state["seconds"] = self._seconds_before + time.perf_counter() - self._started
+        now = time.perf_counter()
+        self.state["seconds"] = self._seconds_before + now - self._started
+        self.state["epoch_seconds"].append(now - self._epoch_started)
         for key, value in logs.items():
             self.state["history"].setdefault(key, []).append(float(value))
         value = logs.get(self.monitor)

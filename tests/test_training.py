@@ -281,6 +281,41 @@ def test_resuming_keeps_the_early_stopping_patience_already_spent(tiny, monkeypa
     assert run.resumed_from_epoch == 2 and run.epochs_run == 3 and run.stopped_early
 
 
+def test_a_resumed_run_keeps_each_epoch_time_and_says_where_it_resumed(tiny, monkeypatch):
+    # Un entrenamiento de horas se interrumpe y se reanuda: su tiempo total debe poder leerse época a época.
+    run_config, cifar = tiny
+    run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
+    original = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(Interrupted):
+        fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0, fresh=True)
+    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+
+    run = fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0)
+    assert run.resumed_at == [2] and len(run.epoch_seconds) == run.epochs_run == 4
+    assert all(seconds > 0 for seconds in run.epoch_seconds)
+    assert sum(run.epoch_seconds) <= run.train_seconds
+    text = results.training_time_text(run)
+    assert "de entrenamiento; una época," in text and "(mediana de 4 épocas)" in text
+    assert text.endswith("reanudado desde la época 2")
+
+
+def test_a_checkpoint_saved_before_epochs_were_timed_still_resumes(tiny, monkeypatch):
+    run_config, cifar = tiny
+    run_config = config.resolve_run("02", profile="prueba", epochs=3, train_samples=200)
+    original = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(Interrupted):
+        fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0, fresh=True)
+    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+    state_path = run_config.checkpoint_dir / "estado.json"
+    state = json.loads(state_path.read_text())
+    del state["epoch_seconds"], state["resumed_at"]  # como los guardaba la versión anterior
+    state_path.write_text(json.dumps(state))
+
+    run = fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0)
+    assert run.epoch_seconds[:2] == [None, None] and run.epoch_seconds[2] > 0
+    assert "(mediana de 1 época)" in results.training_time_text(run)
+
+
 def test_one_long_run_also_gives_what_a_shorter_run_would_have_kept(tiny):
     # Notebook 06: las 20 primeras épocas de las 100 son el entrenamiento de 20 épocas del informe.
     run_config, cifar = tiny
