@@ -227,6 +227,14 @@ def _interrupt_after(monkeypatch, epochs_done):
     return original
 
 
+def _train_until_interrupted(monkeypatch, model, cifar, run_config, epochs_done):
+    """Entrena de cero y «mata» el proceso tras guardar ``epochs_done`` épocas."""
+    original = _interrupt_after(monkeypatch, epochs_done)
+    with pytest.raises(Interrupted):
+        fit_like_the_notebooks(model, cifar, run_config, verbose=0, fresh=True)
+    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+
+
 def test_resuming_restores_optimizer_state_and_the_learning_rate_schedule(tiny, monkeypatch):
     run_config, cifar = tiny
     run_config = config.resolve_run("07", profile="prueba", epochs=4, train_samples=200, test_samples=100)
@@ -243,10 +251,7 @@ def test_resuming_restores_optimizer_state_and_the_learning_rate_schedule(tiny, 
         return model
 
     interrupted = modern()
-    original = _interrupt_after(monkeypatch, 2)
-    with pytest.raises(Interrupted):
-        fit_like_the_notebooks(interrupted, cifar, run_config, verbose=0, fresh=True)
-    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+    _train_until_interrupted(monkeypatch, interrupted, cifar, run_config, epochs_done=2)
 
     resumed = modern()
     callback = training.ResumableCheckpoint(
@@ -266,10 +271,7 @@ def test_resuming_keeps_the_early_stopping_patience_already_spent(tiny, monkeypa
     run_config, cifar = tiny
     run_config = config.resolve_run("02", profile="prueba", epochs=5, patience=2, train_samples=200)
     model = compile_like_the_report(models.build_model(2))
-    original = _interrupt_after(monkeypatch, 2)
-    with pytest.raises(Interrupted):
-        fit_like_the_notebooks(model, cifar, run_config, verbose=0, fresh=True)
-    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+    _train_until_interrupted(monkeypatch, model, cifar, run_config, epochs_done=2)
     # La época 1 fue mucho mejor que todo lo que vendrá, y la 2 ya gastó una época de paciencia.
     state_path = run_config.checkpoint_dir / "estado.json"
     state = json.loads(state_path.read_text())
@@ -285,10 +287,7 @@ def test_a_resumed_run_keeps_each_epoch_time_and_says_where_it_resumed(tiny, mon
     # Un entrenamiento de horas se interrumpe y se reanuda: su tiempo total debe poder leerse época a época.
     run_config, cifar = tiny
     run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
-    original = _interrupt_after(monkeypatch, 2)
-    with pytest.raises(Interrupted):
-        fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0, fresh=True)
-    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+    _train_until_interrupted(monkeypatch, models.build_model(2), cifar, run_config, epochs_done=2)
 
     run = fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0)
     assert run.resumed_at == [2] and len(run.epoch_seconds) == run.epochs_run == 4
@@ -302,10 +301,7 @@ def test_a_resumed_run_keeps_each_epoch_time_and_says_where_it_resumed(tiny, mon
 def test_a_checkpoint_saved_before_epochs_were_timed_still_resumes(tiny, monkeypatch):
     run_config, cifar = tiny
     run_config = config.resolve_run("02", profile="prueba", epochs=3, train_samples=200)
-    original = _interrupt_after(monkeypatch, 2)
-    with pytest.raises(Interrupted):
-        fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0, fresh=True)
-    monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
+    _train_until_interrupted(monkeypatch, models.build_model(2), cifar, run_config, epochs_done=2)
     state_path = run_config.checkpoint_dir / "estado.json"
     state = json.loads(state_path.read_text())
     del state["epoch_seconds"], state["resumed_at"]  # como los guardaba la versión anterior
