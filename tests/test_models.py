@@ -7,7 +7,7 @@ import pytest
 from cifar_lib.augmentation import AffineAugmentation
 from cifar_lib.config import ConfigError
 from cifar_lib.fast_layers import BatchNormWithFastBias, PatchWhitening
-from cifar_lib.models import REPORT_PARAMS, build_model, deep
+from cifar_lib.models import BUILDERS, REPORT_PARAMS, build_model, deep, show_code
 
 #: Parámetros totales que muestran los ``model.summary()`` del informe.
 EXPECTED = {1: 98_993, 2: 127_130, 3: 359_402, 4: 360_298, 5: 3_253_834, 6: 3_253_834}
@@ -155,3 +155,42 @@ def test_the_fast_batch_norm_bias_learns_sixty_four_times_faster():
     plain = bias_after_one_step(keras.layers.BatchNormalization(scale=False), lambda bn: bn.beta)
     np.testing.assert_allclose(fast, 64 * plain, rtol=1e-4)
     assert np.all(np.abs(plain) > 0)
+
+
+#: Lo que «Prueba tú» pide poner encima del código copiado de cada constructor.
+COPY_IMPORTS = {
+    2: "from keras import layers",
+    3: "from keras import layers",
+    5: "from keras import layers",
+    8: "from keras import layers\nfrom cifar_lib.augmentation import build_crop_and_flip\n"
+    "from cifar_lib.fast_layers import BatchNormWithFastBias",
+}
+
+
+def _copied_into_a_new_cell(step: int, change=lambda code: code) -> keras.Sequential:
+    """Copia el código que muestra ``show_code(step)`` en un espacio de nombres vacío, con los imports
+    que pide el cuaderno, y construye el modelo con la línea que da «Prueba tú»."""
+    cell = {}  # el kernel del cuaderno ya tiene ``keras`` importado
+    exec(f"import keras\n{COPY_IMPORTS[step]}\n{change(show_code(step).data)}", cell)
+    builder = cell[BUILDERS[step][0].__name__]  # three_convs, dropout, deep o fast
+    return keras.Sequential([keras.Input((32, 32, 3)), *builder()])
+
+
+@pytest.mark.parametrize("step", [2, 3, 5])
+def test_a_builder_copied_into_a_new_cell_builds_the_same_network(step):
+    # «Prueba tú» de los cuadernos 02, 03 y 05: copiar el constructor, cambiarlo y construir el modelo.
+    assert _copied_into_a_new_cell(step).count_params() == REPORT_PARAMS[step]
+
+
+def test_the_fast_network_without_whitening_builds_as_notebook_08_says():
+    def without_whitening(code):
+        lines = [line for line in code.splitlines() if "PatchWhitening(" in line]
+        assert len(lines) == 1
+        return code.replace(lines[0], '        layers.Conv2D(24, 2, name="whitening"),')
+
+    model = _copied_into_a_new_cell(8, without_whitening)
+    assert (
+        model.get_layer("whitening").trainable
+        and model.get_layer("whitening").count_params() == 2 * 2 * 3 * 24 + 24
+    )
+    assert model.output_shape == (None, 10)
