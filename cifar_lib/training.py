@@ -157,7 +157,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             epoch = max(epoch, self.settings.get("epochs", epoch))
         elif epoch:
             print(f"Se reanuda un entrenamiento interrumpido desde la época {epoch}.", flush=True)
-            self.state["resumed_at"].append(epoch)
+            # Volver a ejecutar solo la celda de fit (mismo callback) no cuenta otra reanudación.
+            if self.state["resumed_at"][-1:] != [epoch]:
+                self.state["resumed_at"].append(epoch)
         keras.utils.set_random_seed(self.settings.get("seed", 0) + epoch)
         return epoch
 

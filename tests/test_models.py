@@ -1,11 +1,13 @@
 """Las redes del curso son exactamente las del informe: mismos parámetros, mismas formas."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
 
 from cifar_lib.augmentation import AffineAugmentation
-from cifar_lib.config import ConfigError
+from cifar_lib.config import ConfigError, project_root
 from cifar_lib.fast_layers import BatchNormWithFastBias, PatchWhitening
 from cifar_lib.models import BUILDERS, REPORT_PARAMS, build_model, deep, show_code
 
@@ -194,3 +196,12 @@ def test_the_fast_network_without_whitening_builds_as_notebook_08_says():
         and model.get_layer("whitening").count_params() == 2 * 2 * 3 * 24 + 24
     )
     assert model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("step", sorted(COPY_IMPORTS))
+def test_the_imports_these_tests_use_are_the_ones_prueba_tu_gives(step):
+    (notebook,) = (project_root() / "notebooks").glob(f"0{step}_*.ipynb")
+    prueba_tu = "".join(json.loads(notebook.read_text(encoding="utf-8"))["cells"][-1]["source"])
+    assert prueba_tu.startswith("## Prueba tú")
+    for line in COPY_IMPORTS[step].splitlines():
+        assert f"`{line}`" in prueba_tu, (notebook.name, line)

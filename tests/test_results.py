@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
-from cifar_lib import plots, results
+from cifar_lib import plots, results, training
 from cifar_lib.config import project_root
 from tests.conftest import result_record as _record
 
@@ -262,3 +262,15 @@ def test_a_trial_without_the_previous_step_compares_with_the_course_saved_run(tm
     (trial / "03.json").write_text(json.dumps({"history": {"val_accuracy": [0.5]}}))
     assert results.load_history(trial, "03") == {"val_accuracy": [0.5]}  # el de la misma carpeta, si lo hay
     assert results.load_history(trial, "no_existe") is None
+
+
+def test_the_training_time_says_the_median_epoch_and_after_which_epochs_it_resumed():
+    # Cuaderno 06: cien épocas en varias sesiones; una época sin tiempo propio (de antes de cronometrarlas) no cuenta.
+    run = training.TrainingRun(
+        history={}, train_seconds=7_500, epoch_seconds=[None, 60, 61, 300], resumed_at=[1, 3]
+    )
+    assert results.training_time_text(run) == (
+        "2 h 05 min de entrenamiento; una época, 1 min 01 s (mediana de 3 épocas); reanudado tras las épocas 1, 3"
+    )
+    once = training.TrainingRun(history={}, train_seconds=59, epoch_seconds=[59])
+    assert results.training_time_text(once) == "59 s de entrenamiento; una época, 59 s (mediana de 1 época)"

@@ -46,6 +46,8 @@ def test_short_training_writes_a_complete_results_file(tiny):
     assert 0.0 <= record["test_accuracy"] <= 1.0 and record["train_seconds"] > 0
     assert record["data_source"].startswith("cifar-10-python.tar.gz")
     assert record["data_sha256"] == cifar.sha256 and len(cifar.sha256) == 64
+    assert len(record["epoch_seconds"]) == 2 and sum(record["epoch_seconds"]) <= record["train_seconds"]
+    assert record["resumed_at"] == []  # de un tirón
     assert record["backend"] in {"tensorflow", "jax", "torch"} and record["device"]
     assert not run_config.checkpoint_dir.is_relative_to(config.project_root())  # fuera del proyecto
 
@@ -227,11 +229,11 @@ def _interrupt_after(monkeypatch, epochs_done):
     return original
 
 
-def _train_until_interrupted(monkeypatch, model, cifar, run_config, epochs_done):
+def _train_until_interrupted(monkeypatch, model, cifar, run_config, epochs_done, keep_best_at=()):
     """Entrena de cero y «mata» el proceso tras guardar ``epochs_done`` épocas."""
     original = _interrupt_after(monkeypatch, epochs_done)
     with pytest.raises(Interrupted):
-        fit_like_the_notebooks(model, cifar, run_config, verbose=0, fresh=True)
+        fit_like_the_notebooks(model, cifar, run_config, keep_best_at, fresh=True)
     monkeypatch.setattr(training.ResumableCheckpoint, "on_epoch_end", original)
 
 
@@ -287,15 +289,35 @@ def test_a_resumed_run_keeps_each_epoch_time_and_says_where_it_resumed(tiny, mon
     # Un entrenamiento de horas se interrumpe y se reanuda: su tiempo total debe poder leerse época a época.
     run_config, cifar = tiny
     run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
-    _train_until_interrupted(monkeypatch, models.build_model(2), cifar, run_config, epochs_done=2)
+    _train_until_interrupted(monkeypatch, models.build_model(2), cifar, run_config, 3, keep_best_at=(2,))
 
-    run = fit_like_the_notebooks(models.build_model(2), cifar, run_config, verbose=0)
-    assert run.resumed_at == [2] and len(run.epoch_seconds) == run.epochs_run == 4
+    model = models.build_model(2)
+    run = fit_like_the_notebooks(model, cifar, run_config, keep_best_at=(2,))
+    assert run.resumed_at == [3] and len(run.epoch_seconds) == run.epochs_run == 4
     assert all(seconds > 0 for seconds in run.epoch_seconds)
     assert sum(run.epoch_seconds) <= run.train_seconds
     text = results.training_time_text(run)
     assert "de entrenamiento; una época," in text and "(mediana de 4 épocas)" in text
-    assert text.endswith("reanudado desde la época 2")
+    assert text.endswith("reanudado tras la época 3")
+    # Lo que habría dejado un entrenamiento de 2 épocas: sus tiempos, y sin reanudar (se cortó después).
+    saved = training.ResumableCheckpoint(
+        run_config.checkpoint_dir, training.resume_settings(run_config, cifar, model)
+    )
+    first_two = saved.finish(model, up_to_epoch=2)
+    assert first_two.epoch_seconds == run.epoch_seconds[:2] and first_two.resumed_at == []
+
+
+def test_running_the_fit_cell_again_does_not_count_the_resume_twice(tiny, monkeypatch):
+    # En JupyterLab: se interrumpe el kernel antes de acabar la primera época reanudada y se vuelve a ejecutar
+    # solo la celda de model.fit, con el mismo callback_accuracy.
+    run_config, cifar = tiny
+    _train_until_interrupted(monkeypatch, models.build_model(2), cifar, run_config, epochs_done=1)
+    model = compile_like_the_report(models.build_model(2))
+    callback = training.ResumableCheckpoint(
+        run_config.checkpoint_dir, training.resume_settings(run_config, cifar, model)
+    )
+    assert callback.restore(model) == callback.restore(model) == 1
+    assert callback.state["resumed_at"] == [1]
 
 
 def test_a_checkpoint_saved_before_epochs_were_timed_still_resumes(tiny, monkeypatch):
