@@ -104,8 +104,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.resumable = saved is not None and saved.get("settings") == self.settings
         if not self.resumable:
             saved = {"epoch": 0, "history": {}, "best": None, "best_epoch": None, "best_at": {}}
-            saved.update(seconds=0.0, epoch_seconds=[], resumed_at=[], finished=False, settings=self.settings)
-        # Guardados antes de que se cronometrara cada época: sus épocas quedan sin tiempo propio.
+            saved.update(seconds=0.0, finished=False, settings=self.settings)
+        # Los dos empiezan vacíos; un punto de control de antes de cronometrar cada época deja las suyas sin tiempo.
         saved.setdefault("epoch_seconds", [None] * saved["epoch"])
         saved.setdefault("resumed_at", [])
         self.state = saved
