@@ -276,7 +276,7 @@ def augmentation_only_row(row: dict, where: str | None = None) -> dict:
     """Una fila de «aumento solo»: ImageDataGenerator, la capa del curso y la misma capa con keras.ops."""
     return {
         **({"dónde": where} if where else {}),
-        "lote": row["batch_size"],
+        "lote": config.thousands(row["batch_size"]),
         "`ImageDataGenerator`": config.thousands(row["image_data_generator_img_s"]),
         "`build_augmentation()`": config.thousands(row["build_augmentation_img_s"]),
         "mejora": times(row["ratio"]),
@@ -294,7 +294,7 @@ def augmentation_only_row(row: dict, where: str | None = None) -> dict:
 def augmentation_fit_row(row: dict, where: str | None = None) -> dict:
     return {
         **({"dónde": where} if where else {}),
-        "lote": row["batch_size"],
+        "lote": config.thousands(row["batch_size"]),
         "lotes por llamada (`steps_per_execution`)": row["steps_per_execution"],
         "`ImageDataGenerator`": config.thousands(row["image_data_generator_img_s"]),
         "`build_augmentation()`": config.thousands(row["build_augmentation_img_s"]),
@@ -326,6 +326,7 @@ def readme_table(folder: Path) -> str:
         for path in sorted(folder.glob("*.json"))
         if not path.stem.endswith("-rapido")
     ]
+    reports = [report for report in reports if "training" in report]  # no los de receta_07.py, al lado
     rows, numeric = [], list(NUMERIC)
     for step in STEPS:
         run = run_of(step)
@@ -334,7 +335,7 @@ def readme_table(folder: Path) -> str:
         row = {
             "paso": step,
             "parámetros": config.thousands(models.build_model(step).count_params()),
-            "lote": config.REPORT_RUNS[run].batch_size,
+            "lote": config.thousands(config.REPORT_RUNS[run].batch_size),
         }
         for report in reports:
             where = f"{report['backend']}, {report['device']}"
@@ -418,7 +419,7 @@ def main(argv=None) -> dict:
         {
             "paso": row["step"],
             "parámetros": config.thousands(row["params"]),
-            "lote": row["batch_size"],
+            "lote": config.thousands(row["batch_size"]),
             "imágenes/s": config.thousands(round(row["train_img_s"])),
             "época de 45.000": results.format_seconds(row["epoch_45000_s"]),
             "GFLOP por imagen": config.decimal(row["train_gflop_per_image"], 3),

@@ -49,9 +49,11 @@ def test_readme_table_has_one_row_per_step_and_both_augmentation_tables(benchmar
         "augmentation": [{**augmentation, "steps_per_execution": 1, "ratio": 6.0}],
     }
     (tmp_path / "jax-gpu.json").write_text(json.dumps(report))
+    (tmp_path / "receta_07.json").write_text(json.dumps({"backend": "jax", "variants": []}))  # otro script
     table = benchmark.readme_table(tmp_path)
     step_rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [row.split(" | ")[0] for row in step_rows] == [f"| {s}" for s in benchmark.STEPS]
+    assert step_rows[-1].startswith("| 8 | 1.973.968 | 1.024 |")  # el lote del 08, con punto de millares
     assert "imágenes/s (jax, GPU NVIDIA H200)" in table and "sin medir" in table
     assert table.count("| jax, GPU NVIDIA H200 | 32 |") == 2 and "6,0×" in table  # coma decimal
 
