@@ -92,10 +92,11 @@ class AffineAugmentation(keras.layers.Layer):
     Como ``ImageDataGenerator``: giro uniforme en ±``rotation`` grados,
     desplazamiento de hasta ``width_shift`` y ``height_shift`` (fracciones del
     tamaño), zoom independiente en cada eje en [1 − zoom, 1 + zoom] y volteo
-    horizontal de la mitad de las imágenes; ``fill_mode`` e ``interpolation``
-    como en :func:`affine_sample`. Con ``whole_pixels=True`` solo desplaza
-    números enteros de píxeles, todos igual de probables (de −m a m): lo que
-    hace un recorte aleatorio de una imagen rellenada.
+    horizontal de cada imagen con probabilidad 1/2; ``fill_mode`` e
+    ``interpolation`` como en :func:`affine_sample`. Con ``whole_pixels=True``
+    solo desplaza números enteros de píxeles, todos igual de probables (de −m a
+    m, con m = round(fracción · tamaño)): lo que hace un recorte aleatorio de
+    una imagen rellenada.
     """
 
     def __init__(

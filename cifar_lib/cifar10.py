@@ -60,6 +60,7 @@ def file_members(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
                     yield member.name, lambda member=member: archive.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         raise DataError(
-            f"No se puede leer el archivo {path.name}: está dañado o incompleto ({error}). "
-            f"Bórralo y vuelve a descargarlo o copiarlo. {HELP}"
+            f"No se puede leer el archivo {path.name}: no es un .tar o .tar.gz válido, o está dañado o incompleto "
+            f"({error}). Si es un .zip, descomprímelo y pasa la carpeta; si no, bórralo y vuelve a descargarlo o "
+            f"copiarlo. {HELP}"
         ) from error

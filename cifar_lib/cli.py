@@ -20,18 +20,21 @@ def build_parser() -> argparse.ArgumentParser:
         "ejecutar",
         help="ejecuta los cuadernos con papermill y muestra la tabla resumen",
         description="Ejecuta los cuadernos en orden. Solo el perfil «completo» con sus propios ajustes "
-        "reescribe notebooks/, results/ y figures/; cualquier otra ejecución escribe en salidas/.",
+        "reescribe notebooks/, results/, figures/ y models/ (con otra semilla, su registro va a results/ y lo "
+        "demás a salidas/semillaN/); cualquier otra ejecución escribe en salidas/, o en --destino si se da.",
     )
-    run.add_argument("pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–8); todos si no se indica")
+    run.add_argument(
+        "pasos", nargs="*", type=int, metavar="PASO", help="pasos (1–8); todos si no se indica ninguno"
+    )
     profiles = "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
     run.add_argument(
         "--perfil", choices=list(PROFILES), help=f"{profiles} (por defecto, CIFAR_PROFILE o completo)"
     )
-    run.add_argument("--destino", type=Path, help="carpeta para cuadernos, resultados y figuras")
+    run.add_argument("--destino", type=Path, help="carpeta para cuadernos, resultados, figuras y modelos")
     run.add_argument(
         "--semillas", nargs="+", type=int, metavar="SEMILLA",
-        help="ejecuta cada paso con cada semilla, la de por defecto (42) la última: su cuaderno muestra la "
-        "tabla de todas, p. ej. --semillas 7 123 42",
+        help="ejecuta cada paso con cada semilla; si incluyes la de por defecto (42), va la última y su "
+        "cuaderno muestra la tabla de todas, p. ej. --semillas 7 123 42",
     )  # fmt: skip
     run.add_argument("-p", "--parametro", nargs=2, action="append", metavar=("NOMBRE", "VALOR"),
                      help="valor para la celda de parámetros, p. ej. -p EPOCHS 5 (se puede repetir)")  # fmt: skip

@@ -88,7 +88,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in [
-        Profile("completo", "los hiperparámetros del informe: 45.000 imágenes, 20 o 100 épocas"),
+        Profile("completo", "los hiperparámetros del informe: 45.000 imágenes y las épocas de cada paso"),
         Profile("rapido", "para un portátil o CI: 2.000 imágenes y 2 épocas", 2, 2_000, 500, 1_000),
         Profile("prueba", "para los tests automáticos: 400 imágenes y 1 época", 1, 400, 50, 200),
     ]
@@ -134,7 +134,8 @@ class RunConfig:
 
     @property
     def output_dir(self) -> Path:
-        """Dónde van figuras, modelos y resultados: :func:`default_output_dir` de la etiqueta."""
+        """Dónde van figuras, modelos y resultados: :func:`default_output_dir` de la etiqueta (o de
+        ``semilla<N>`` si es una ejecución completa con otra semilla)."""
         if self.label == "completo" and self.seed != DEFAULT_SEED:
             return default_output_dir(f"semilla{self.seed}")
         return default_output_dir(self.label)
@@ -244,7 +245,10 @@ def check_positive_int(name: str, value: object, maximum: int | None = None) -> 
     if value < 1:
         raise ConfigError(f"El parámetro {name} debe ser 1 o mayor, pero vale {value}.")
     if maximum is not None and value > maximum:
-        raise ConfigError(f"El parámetro {name} vale {value}, más de lo que hay: el máximo es {maximum}.")
+        raise ConfigError(
+            f"El parámetro {name} pide {thousands(value)} imágenes, pero esa parte de CIFAR-10 solo tiene "
+            f"{thousands(maximum)}: usa {maximum} o menos."
+        )
     return value
 
 

@@ -30,6 +30,7 @@ from cifar_lib.cifar10 import (  # noqa: F401 (se reexportan: data es la puerta 
     file_members,
 )
 from cifar_lib.config import cache_dir as default_cache_dir
+from cifar_lib.config import thousands
 from cifar_lib.files import replace_atomically
 from cifar_lib.image_folders import read_image_folder
 from cifar_lib.official import download_official, file_sha256, read_official
@@ -132,8 +133,8 @@ def _take(indices: np.ndarray, count: int | None, parameter: str, part: str) -> 
         return indices
     if count > len(indices):
         raise DataError(
-            f"Se pidieron {count} imágenes de {part} ({parameter}), pero estos datos "
-            f"solo tienen {len(indices)}. Usa {len(indices)} o menos."
+            f"Se pidieron {thousands(count)} imágenes de {part} ({parameter}), pero estos datos "
+            f"solo tienen {thousands(len(indices))}. Usa {len(indices)} o menos."
         )
     return indices[:count]
 
@@ -184,7 +185,7 @@ def _local_source(source) -> Path | None:
         source = os.environ.get(DATA_ENV) or None
         origin = f"la variable {DATA_ENV}"
     else:
-        origin = "el argumento source"
+        origin = "el argumento source (DATA_PATH en los cuadernos)"
     if source is None:
         return None
     path = Path(source).expanduser()
@@ -227,7 +228,10 @@ def validate_arrays(x_train, y_train, x_test, y_test, origin: str) -> None:
                 f"se esperaba (N, 32, 32, 3) uint8. Vuelve a obtener los datos."
             )
         if y.shape != (len(x),):
-            raise DataError(f"{origin}: hay {len(x)} imágenes de {name} pero {y.shape} etiquetas.")
+            raise DataError(
+                f"{origin}: las etiquetas de {name} tienen forma {y.shape}; se esperaba ({len(x)},), una por "
+                "imagen. Vuelve a obtener los datos."
+            )
         if len(y) and (y.min() < 0 or y.max() >= NUM_CLASSES):
             raise DataError(
                 f"{origin}: hay etiquetas de {name} fuera de 0–9 "

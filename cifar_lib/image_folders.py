@@ -27,8 +27,8 @@ def read_image_folder(path: Path):
         unknown = sorted(found - set(CLASS_NAMES_EN))
         if unknown:
             raise DataError(
-                f"{path.name}: la carpeta {split}/ tiene clases desconocidas {unknown}. "
-                f"Las carpetas deben llamarse {', '.join(CLASS_NAMES_EN)}."
+                f"{path.name}: la carpeta {split}/ tiene clases desconocidas: {', '.join(unknown)}. "
+                f"Las carpetas de clase deben llamarse, en inglés: {', '.join(CLASS_NAMES_EN)}."
             )
         images, labels = [], []
         for label, name in enumerate(CLASS_NAMES_EN):

@@ -1,4 +1,5 @@
-"""Las redes de cada paso del curso, exactamente como en el informe original.
+"""Las redes de cada paso del curso: las de los pasos 1–6, exactamente como en el informe; la 7 y la 8, las de
+los cuadernos que van más allá.
 
 Cada paso tiene su constructor, que devuelve la lista de capas de Keras tal
 cual, sin funciones auxiliares, para que se pueda leer (y copiar) entera: cada

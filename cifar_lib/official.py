@@ -64,7 +64,7 @@ def read_batch(data: bytes, origin: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_official(path: Path):
-    """Lee el oficial, ya sea ``.tar.gz`` o carpeta extraída."""
+    """Lee el archivo oficial, ya sea ``.tar.gz`` o carpeta extraída."""
     wanted = (*TRAIN_BATCHES, TEST_BATCH)
     blobs = {}
     for name, read in file_members(path):
@@ -73,7 +73,7 @@ def read_official(path: Path):
     missing = [name for name in wanted if name not in blobs]
     if missing:
         raise DataError(
-            f"A {path.name} le faltan los lotes {', '.join(missing)}. "
+            f"A {path.name} le {'falta el lote' if len(missing) == 1 else 'faltan los lotes'} {', '.join(missing)}. "
             f"Descarga de nuevo el archivo oficial completo."
         )
     train = [read_batch(blobs[n], f"{path.name}/{n}") for n in TRAIN_BATCHES]

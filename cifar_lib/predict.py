@@ -17,7 +17,7 @@ DEFAULT_MODELS = tuple(
 
 HOW_TO_TRAIN = (
     "Ejecuta el cuaderno 08, el 07 o el 06 (python -m cifar_lib ejecutar 8) para entrenar y guardar uno, "
-    "o indica otro con --modelo."
+    "o indica otro con --modelo (uno entrenado con otro perfil está en salidas/<perfil>/models/)."
 )
 
 
@@ -67,7 +67,10 @@ def load_final_model(path: Path):
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # un archivo .keras dañado o de otra versión
-        raise PredictionError(f"No se pudo cargar el modelo {path.name} ({error}).") from error
+        raise PredictionError(
+            f"No se pudo cargar el modelo {path.name} ({error}). Puede estar dañado o ser de otra versión "
+            "de Keras: vuelve a entrenarlo o indica otro con --modelo."
+        ) from error
 
 
 def top_classes(probabilities: np.ndarray, k: int = 3) -> list[tuple[str, float]]:

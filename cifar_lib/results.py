@@ -106,7 +106,10 @@ def load_runs(results_dir: str | Path) -> list[dict]:
         record = json.loads(path.read_text(encoding="utf-8"))
         missing = [key for key in REQUIRED_KEYS if key not in record]
         if missing:
-            raise ValueError(f"{path.name} no es un resultado del curso: le faltan {missing}.")
+            raise ValueError(
+                f"{path.name} no es un resultado del curso: le faltan las claves {', '.join(missing)}. "
+                "Sácalo de la carpeta de resultados y vuelve a intentarlo."
+            )
         runs.append(record)
     order = list(REPORT_RUNS)
     return sorted(runs, key=lambda r: (order.index(r["run"]) if r["run"] in order else len(order), r["seed"]))
@@ -125,7 +128,7 @@ def load_history(results_dir: str | Path, run: str) -> dict | None:
 
 
 def format_seconds(seconds: float) -> str:
-    """``75`` → ``1 min 15 s``; ``3725`` → ``1 h 2 min``."""
+    """``75`` → ``1 min 15 s``; ``3725`` → ``1 h 02 min``."""
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
@@ -138,15 +141,16 @@ def format_seconds(seconds: float) -> str:
 
 def training_time_text(training: TrainingRun) -> str:
     """El tiempo de entrenamiento, lo que tardó una época (la mediana) y, si se interrumpió, tras qué épocas
-    se reanudó: ``2 h 05 min de entrenamiento; una época, 1 min 01 s (mediana de 3 épocas); reanudado
-    tras las épocas 1, 3``."""
+    se reanudó: ``2 h 05 min de entrenamiento; una época, 1 min 01 s (mediana de 123 épocas);
+    reanudado tras las épocas 14, 35 y 57``."""
     text = f"{format_seconds(training.train_seconds)} de entrenamiento"
     timed = [seconds for seconds in training.epoch_seconds if seconds is not None]
     if timed:
         text += f"; una época, {format_seconds(float(np.median(timed)))} (mediana de {plural(len(timed), 'época')})"
     if training.resumed_at:
-        epochs = ", ".join(str(epoch) for epoch in training.resumed_at)
-        text += f"; reanudado tras {'la época' if len(training.resumed_at) == 1 else 'las épocas'} {epochs}"
+        *first, last = [str(epoch) for epoch in training.resumed_at]
+        epochs = f"las épocas {', '.join(first)} y {last}" if first else f"la época {last}"
+        text += f"; reanudado tras {epochs}"
     return text
 
 
@@ -177,7 +181,7 @@ def accuracy_text(record: dict) -> str:
 
 
 def epochs_text(record: dict) -> str:
-    """``20``; o ``2 de 20`` si se entrenaron menos épocas de las del informe (parada temprana o recorte)."""
+    """``20``; o ``2 de 20`` si no coinciden con las del informe (parada temprana, recorte u otro ``EPOCHS``)."""
     planned = REPORT_RUNS[record["run"]].epochs if record["run"] in REPORT_RUNS else record["epochs"]
     run = record["epochs_run"]
     return str(run) if run == planned else f"{run} de {planned}"
@@ -372,7 +376,9 @@ def replace_section(document: Path, name: str, content: str) -> None:
     text = document.read_text(encoding="utf-8")
     start, end = f"<!-- {name}:inicio -->", f"<!-- {name}:fin -->"
     if start not in text or end not in text:
-        raise ValueError(f"{document.name} no tiene las marcas {start} y {end}.")
+        raise ValueError(
+            f"{document.name} no tiene las marcas {start} y {end}: añádelas donde deba ir la tabla."
+        )
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
     text = f"{before}{start}\n{content.strip()}\n{end}{after}"

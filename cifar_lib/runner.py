@@ -43,7 +43,7 @@ class NotebookFailure(Exception):
     saved_to: str | None = None
 
     def __str__(self) -> str:
-        where = f" en la celda {self.cell}" if self.cell is not None else ""
+        where = f" en la celda [{self.cell}]" if self.cell is not None else ""
         saved = f"\n  Lo ejecutado, con el error, está en {self.saved_to}" if self.saved_to else ""
         return f"El cuaderno {self.notebook} falló{where}:\n  {self.error}{saved}"
 
@@ -134,9 +134,14 @@ def run_notebooks(
     """
     profile = check_profile(profile)
     notebooks = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    available = [int(path.name[:2]) for path in notebooks]
+    missing = sorted(set(steps or ()) - set(available))
+    if missing:
+        which = f"el paso {missing[0]}" if len(missing) == 1 else f"los pasos {', '.join(map(str, missing))}"
+        raise ConfigError(
+            f"No hay cuaderno para {which}: los pasos van del {available[0]} al {available[-1]}."
+        )
     notebooks = [path for path in notebooks if not steps or int(path.name[:2]) in steps]
-    if not notebooks:
-        raise NotebookFailure("—", None, f"No hay cuadernos para los pasos {steps}.")
     parameters = parameters or {}
     if seeds and "SEED" in parameters:
         raise ConfigError("Elige las semillas con --semillas o con -p SEED, no con los dos.")
@@ -275,7 +280,7 @@ class IndentedEcho:
 
 
 #: Parámetros que no cambian la receta: con cualquier otro (EPOCHS, PEAK_LEARNING_RATE, PROFILE…), la
-#: ejecución es «personalizada» y no reescribe los cuadernos del curso. Otra semilla escribe su
+#: ejecución es «personalizado» y no reescribe los cuadernos del curso. Otra semilla escribe su
 #: cuaderno aparte (ver :attr:`cifar_lib.config.RunConfig.results_dir`).
 NEUTRAL_PARAMETERS = ("SEED", "DATA_PATH")
 
@@ -298,7 +303,8 @@ def check_parameter_names(parameters: dict, notebooks: list[Path]) -> None:
     unknown = sorted(set(parameters) - valid)
     if unknown:
         raise ConfigError(
-            f"Parámetro desconocido: {', '.join(unknown)}. Los válidos son: {', '.join(sorted(valid))}."
+            f"{'Parámetro desconocido' if len(unknown) == 1 else 'Parámetros desconocidos'}: {', '.join(unknown)}. "
+            f"Los válidos (en mayúsculas, como en la celda de parámetros) son: {', '.join(sorted(valid))}."
         )
 
 

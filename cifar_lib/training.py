@@ -2,8 +2,8 @@
 
 Los cuadernos compilan y entrenan a la vista, con los dos *callbacks* del
 informe, que no dice cómo los definió. El curso elige: ``callback_loss`` es un
-``keras.callbacks.EarlyStopping`` sobre la pérdida de validación (para tras
-``patience`` épocas sin mejora) y ``callback_accuracy``, un
+``keras.callbacks.EarlyStopping`` sobre la pérdida de validación (detiene el
+entrenamiento tras ``patience`` épocas sin mejora) y ``callback_accuracy``, un
 :class:`ResumableCheckpoint` (lo crea :func:`checkpoint_for`), que guarda cada
 época lo necesario para reanudar y deja el modelo con los pesos de su mejor
 época. Si un entrenamiento se interrumpe, volver a ejecutar la celda con los
@@ -105,7 +105,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if not self.resumable:
             saved = {"epoch": 0, "history": {}, "best": None, "best_epoch": None, "best_at": {}}
             saved.update(seconds=0.0, finished=False, settings=self.settings)
-        # Los dos empiezan vacíos; un punto de control de antes de cronometrar cada época deja las suyas sin tiempo.
+        # En un estado nuevo, las dos listas empiezan vacías; uno guardado antes de cronometrar cada época las deja en None.
         saved.setdefault("epoch_seconds", [None] * saved["epoch"])
         saved.setdefault("resumed_at", [])
         self.state = saved
@@ -122,8 +122,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         return state if self.latest_path.exists() else None
 
     def set_aside_other_run(self) -> str | None:
-        """Aparta a ``<carpeta>.anterior`` un entrenamiento guardado con otros ajustes (el último
-        apartado se conserva) y devuelve qué ajustes difieren, o ``None`` si no hay ninguno."""
+        """Aparta a ``<carpeta>.anterior`` un entrenamiento guardado con otros ajustes (solo se
+        conserva el último apartado) y devuelve qué ajustes difieren, o ``None`` si no hay ninguno."""
         state = self.saved_state()
         if state is None or state.get("settings") == self.settings:
             return None
@@ -137,7 +137,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     def restore(self, model: keras.Model) -> int:
         """Carga en ``model`` lo guardado y devuelve la época desde la que sigue ``fit``.
 
-        0 si no hay nada guardado; N si se interrumpió en la época N (con pesos,
+        0 si no hay nada guardado; N si se interrumpió tras completar N épocas (con pesos,
         optimizador y generadores aleatorios); si ya terminó, carga sus pesos y
         devuelve las épocas pedidas, así que ``fit`` no entrena más. Fija además
         la semilla global en ``seed + N``, de la que sale el orden de las imágenes
@@ -174,11 +174,12 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if up_to_epoch is not None:
             best_at = self.state["best_at"].get(str(up_to_epoch))
             if best_at is None:
-                kept = ", ".join(self.state["best_at"]) or "ninguna"
+                kept = " y ".join(self.state["best_at"])
+                kept = f"solo los de las {kept} primeras" if kept else "ninguno aparte"
                 raise ValueError(
-                    f"El entrenamiento guardado en {self.folder.name} no guardó los mejores pesos de las "
-                    f"{up_to_epoch} primeras épocas (solo de: {kept}); se guardan mientras entrena. "
-                    "Para tenerlos, entrénalo de nuevo con checkpoint_for(..., fresh=True)."
+                    f"El entrenamiento guardado en {self.folder.name} no tiene los mejores pesos de sus "
+                    f"{up_to_epoch} primeras épocas ({kept}): se guardan mientras entrena. Para tenerlos, "
+                    f"entrénalo de nuevo con checkpoint_for(..., keep_best_at=({up_to_epoch},), fresh=True)."
                 )
             history = {key: values[:up_to_epoch] for key, values in history.items()}
             seconds, best_epoch, planned = best_at["seconds"], best_at["epoch"], up_to_epoch
@@ -401,7 +402,7 @@ class Lookahead(keras.callbacks.Callback):
     últimos pasos, como si se bajara la tasa de aprendizaje sin perder lo
     aprendido. Al acabar cada época pesos y media son iguales: reanudar un
     entrenamiento interrumpido da lo mismo que no interrumpirlo. Cuenta los pasos
-    por lotes: compila el modelo con ``steps_per_execution=1`` (el valor por defecto).
+    por lotes: compila el modelo con ``steps_per_execution=1`` (el valor por defecto de Keras).
     """
 
     def __init__(self, total_steps: int, steps_per_epoch: int, every: int = 5, strength: float = 0.95**5):

@@ -80,9 +80,9 @@ def test_predict_refuses_an_unreadable_file(tmp_path, saved_model, capsys):
     assert "falso.jpg no es una imagen" in capsys.readouterr().err
 
 
-def test_bad_step_in_the_runner_is_reported(capsys):
-    assert cli.main(["ejecutar", "9", "--perfil", "prueba"]) == 1
-    assert "No hay cuadernos para los pasos [9]" in capsys.readouterr().err
+def test_a_step_without_notebook_is_refused_before_running_anything(capsys):
+    assert cli.main(["ejecutar", "1", "9", "--perfil", "prueba"]) == 2  # antes, el 1 se ejecutaba y el 9 no
+    assert "No hay cuaderno para el paso 9: los pasos van del 1 al 8." in capsys.readouterr().err
 
 
 def test_seeds_are_chosen_one_way_only(tmp_path, capsys):

@@ -270,7 +270,11 @@ def test_the_training_time_says_the_median_epoch_and_after_which_epochs_it_resum
         history={}, train_seconds=7_500, epoch_seconds=[None, 60, 61, 300], resumed_at=[1, 3]
     )
     assert results.training_time_text(run) == (
-        "2 h 05 min de entrenamiento; una época, 1 min 01 s (mediana de 3 épocas); reanudado tras las épocas 1, 3"
+        "2 h 05 min de entrenamiento; una época, 1 min 01 s (mediana de 3 épocas); reanudado tras las épocas 1 y 3"
     )
+    three_times = training.TrainingRun(
+        history={}, train_seconds=60, epoch_seconds=[60], resumed_at=[14, 35, 57]
+    )
+    assert results.training_time_text(three_times).endswith("reanudado tras las épocas 14, 35 y 57")
     once = training.TrainingRun(history={}, train_seconds=59, epoch_seconds=[59])
     assert results.training_time_text(once) == "59 s de entrenamiento; una época, 59 s (mediana de 1 época)"

@@ -360,7 +360,7 @@ def test_one_long_run_also_gives_what_a_shorter_run_would_have_kept(tiny):
     assert 0 < first_two.train_seconds < whole.train_seconds
     scores = model.evaluate(cifar.x_val, training.one_hot(cifar.y_val), verbose=0, return_dict=True)
     assert scores["accuracy"] == pytest.approx(max(first_two.history["val_accuracy"]), abs=1e-6)
-    with pytest.raises(ValueError, match=r"3 primeras épocas \(solo de: 2\)"):
+    with pytest.raises(ValueError, match=r"3 primeras épocas \(solo los de las 2 primeras\)"):
         callback.finish(model, up_to_epoch=3)
 
 
