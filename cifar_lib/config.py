@@ -174,6 +174,12 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def enumeration(items) -> str:
+    """``[14]`` → ``14``; ``[14, 35, 57]`` → ``14, 35 y 57``."""
+    *first, last = [str(item) for item in items]
+    return f"{', '.join(first)} y {last}" if first else last
+
+
 def thousands(number: int) -> str:
     """``3253834`` → ``3.253.834`` (separador de miles en español)."""
     return decimal(number, 0)

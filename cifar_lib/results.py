@@ -21,6 +21,7 @@ from cifar_lib.config import (
     REPORT_RUNS,
     RunConfig,
     decimal,
+    enumeration,
     percent,
     plural,
     project_root,
@@ -107,7 +108,8 @@ def load_runs(results_dir: str | Path) -> list[dict]:
         missing = [key for key in REQUIRED_KEYS if key not in record]
         if missing:
             raise ValueError(
-                f"{path.name} no es un resultado del curso: le faltan las claves {', '.join(missing)}. "
+                f"{path.name} no es un resultado del curso: le {'falta la clave' if len(missing) == 1 else 'faltan las claves'} "
+                f"{enumeration(missing)}. "
                 "Sácalo de la carpeta de resultados y vuelve a intentarlo."
             )
         runs.append(record)
@@ -148,9 +150,8 @@ def training_time_text(training: TrainingRun) -> str:
     if timed:
         text += f"; una época, {format_seconds(float(np.median(timed)))} (mediana de {plural(len(timed), 'época')})"
     if training.resumed_at:
-        *first, last = [str(epoch) for epoch in training.resumed_at]
-        epochs = f"las épocas {', '.join(first)} y {last}" if first else f"la época {last}"
-        text += f"; reanudado tras {epochs}"
+        epochs = "la época" if len(training.resumed_at) == 1 else "las épocas"
+        text += f"; reanudado tras {epochs} {enumeration(training.resumed_at)}"
     return text
 
 

@@ -134,6 +134,10 @@ def run_notebooks(
     """
     profile = check_profile(profile)
     notebooks = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        raise ConfigError(
+            f"No hay cuadernos en {notebooks_dir()}: ejecuta la orden desde la carpeta del curso."
+        )
     available = [int(path.name[:2]) for path in notebooks]
     missing = sorted(set(steps or ()) - set(available))
     if missing:

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cifar_lib.config import REPORT_STEPS, RunConfig, plural
+from cifar_lib.config import REPORT_STEPS, RunConfig, enumeration, plural
 from cifar_lib.data import NUM_CLASSES, CifarData
 from cifar_lib.device import device_name
 from cifar_lib.files import replace_atomically
@@ -59,6 +59,12 @@ def default_steps_per_execution() -> int:
     return 1 if device_name() in ("CPU", "desconocido") else ACCELERATOR_STEPS_PER_EXECUTION
 
 
+def seed_generator_states(model: keras.Model) -> list:
+    """Las variables de estado de los generadores aleatorios de las capas (aumento de datos, dropout): una
+    semilla y un contador por generador. ``model.save_weights`` no las guarda."""
+    return [variable for variable in model.variables if variable.name == "seed_generator_state"]
+
+
 def one_hot(labels: np.ndarray) -> np.ndarray:
     """Etiquetas 0–9 → vectores *one-hot* de 10 posiciones, como pide la pérdida categórica."""
     return keras.utils.to_categorical(labels, NUM_CLASSES).astype("float32")
@@ -68,11 +74,12 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     """Guarda cada época, en ``folder``, lo necesario para reanudar y los mejores pesos.
 
     Al final de cada época escribe (de forma atómica) ``ultimo.weights.h5``
-    (pesos, optimizador con su posición en la tasa de aprendizaje y generadores
-    aleatorios de las capas), ``mejor.weights.h5`` (la mejor ``val_accuracy``),
-    ``mejor_hasta_N.weights.h5`` para cada ``N`` de ``keep_best_at`` (lo que
-    habría guardado una ejecución de ``N`` épocas) y, por último,
-    ``estado.json``: época, historia, mejores valores y ``settings``. Solo se
+    (pesos y optimizador con su posición en la tasa de aprendizaje),
+    ``mejor.weights.h5`` (la mejor ``val_accuracy``), ``mejor_hasta_N.weights.h5``
+    para cada ``N`` de ``keep_best_at`` (lo que habría guardado una ejecución de
+    ``N`` épocas) y, por último, ``estado.json``: época, historia, mejores
+    valores, ``settings`` y el estado de los generadores aleatorios de las capas
+    (aumento de datos, dropout), que ``save_weights`` no guarda. Solo se
     reanuda con exactamente los mismos ``settings``, y al ``EarlyStopping`` que
     se le pase le devuelve la paciencia que ya llevaba gastada.
 
@@ -148,6 +155,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             if not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
             model.load_weights(self.latest_path)
+            for variable, value in zip(seed_generator_states(model), self.state.get("seed_states", [])):
+                variable.assign(value)  # un punto de control de antes de guardarlos no los tiene
         if self.state.get("finished"):
             print(
                 f"Este entrenamiento ya terminó ({plural(epoch, 'época')}) y está guardado en "
@@ -174,8 +183,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if up_to_epoch is not None:
             best_at = self.state["best_at"].get(str(up_to_epoch))
             if best_at is None:
-                kept = " y ".join(self.state["best_at"])
-                kept = f"solo los de las {kept} primeras" if kept else "ninguno aparte"
+                kept = self.state["best_at"]
+                kept = f"solo los de las {enumeration(kept)} primeras" if kept else "no guardó aparte ninguno"
                 raise ValueError(
                     f"El entrenamiento guardado en {self.folder.name} no tiene los mejores pesos de sus "
                     f"{up_to_epoch} primeras épocas ({kept}): se guardan mientras entrena. Para tenerlos, "
@@ -224,22 +233,33 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if value is not None and (self.state["best"] is None or value > self.state["best"]):
             self.state["best"], self.state["best_epoch"] = float(value), epoch + 1
             self._save_weights(self.best_path)
-        if epoch + 1 in self.keep_best_at and self.best_path.exists():
-            shutil.copyfile(self.best_path, self.best_at_path(epoch + 1))
-            self.state["best_at"][str(epoch + 1)] = {
-                "epoch": self.state["best_epoch"],
-                "value": self.state["best"],
-                "seconds": self.state["seconds"],
-            }
+        if epoch + 1 in self.keep_best_at:
+            self._keep_best_as_of(epoch + 1)
         self._save_weights(self.latest_path)
+        self.state["seed_states"] = [
+            np.asarray(state).tolist() for state in seed_generator_states(self.model)
+        ]
         self.state["epoch"] = epoch + 1
         self._write_state()
 
     def on_train_end(self, logs=None):
         # Solo se llega aquí si fit() acaba (todas las épocas, o el EarlyStopping lo detuvo);
         # un proceso interrumpido no pasa por aquí y se reanuda.
+        for epochs in self.keep_best_at:
+            if self.state["epoch"] < epochs:  # parado antes: uno de `epochs` épocas habría parado igual
+                self._keep_best_as_of(epochs)
         self.state["finished"] = True
         self._write_state()
+
+    def _keep_best_as_of(self, epochs: int) -> None:
+        """Guarda aparte lo que dejaría un entrenamiento de ``epochs`` épocas: los mejores pesos hasta ahora."""
+        if self.best_path.exists():
+            shutil.copyfile(self.best_path, self.best_at_path(epochs))
+            self.state["best_at"][str(epochs)] = {
+                "epoch": self.state["best_epoch"],
+                "value": self.state["best"],
+                "seconds": self.state["seconds"],
+            }
 
     def _write_state(self) -> None:
         replace_atomically(self.state_path, lambda path: path.write_text(json.dumps(self.state)))

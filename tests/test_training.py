@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import keras
+import numpy as np
 import pytest
 
 from cifar_lib import augmentation, config, data, models, results, training
@@ -265,8 +266,11 @@ def test_resuming_restores_optimizer_state_and_the_learning_rate_schedule(tiny, 
     assert rate == float(interrupted.optimizer.learning_rate) and rate > 0  # mismo punto del calendario
     for mine, theirs in zip(resumed.optimizer.variables, interrupted.optimizer.variables):
         assert (mine.numpy() == theirs.numpy()).all(), mine.path  # momentos incluidos
-    for mine, theirs in zip(resumed.weights, interrupted.weights):
-        assert (mine.numpy() == theirs.numpy()).all(), mine.path
+    # Pesos, medias de la BN y el estado de los generadores aleatorios del aumento y del dropout, que
+    # model.save_weights no guarda: sin él, el aumento repetiría tras reanudar las transformaciones de la época 1.
+    assert any(variable.name == "seed_generator_state" for variable in resumed.variables)
+    for mine, theirs in zip(resumed.variables, interrupted.variables, strict=True):
+        assert (np.asarray(mine) == np.asarray(theirs)).all(), mine.path
 
 
 def test_resuming_keeps_the_early_stopping_patience_already_spent(tiny, monkeypatch):
@@ -364,8 +368,31 @@ def test_one_long_run_also_gives_what_a_shorter_run_would_have_kept(tiny):
         callback.finish(model, up_to_epoch=3)
 
 
+def test_a_run_stopped_early_before_the_shorter_run_ends_is_also_that_shorter_run(tiny):
+    # Cuaderno 06: si callback_loss para el entrenamiento en la época 2, el de 3 épocas también habría parado ahí.
+    run_config, cifar = tiny
+    run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
+    model = compile_like_the_report(models.build_model(2))
+    callback = training.checkpoint_for(run_config, cifar, model, keep_best_at=(3,), fresh=True)
+    stop_after_two = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch + 1 == 2)
+    )
+    model.fit(
+        cifar.x_train,
+        training.one_hot(cifar.y_train),
+        epochs=4,
+        batch_size=run_config.batch_size,
+        validation_data=(cifar.x_val, training.one_hot(cifar.y_val)),
+        callbacks=[stop_after_two, callback],
+        verbose=0,
+    )
+    whole, first_three = callback.finish(model), callback.finish(model, up_to_epoch=3)
+    assert whole.epochs_run == first_three.epochs_run == 2
+    assert whole.stopped_early and first_three.stopped_early
+    assert first_three.best_epoch == whole.best_epoch and first_three.history == whole.history
+
+
 def test_test_time_flip_averages_each_image_with_its_left_right_mirror(tiny):
-    import numpy as np
 
     run_config, cifar = tiny
     model = _train_once(run_config, cifar)[0]
@@ -381,7 +408,6 @@ def test_test_time_flip_averages_each_image_with_its_left_right_mirror(tiny):
 
 
 def test_test_time_views_are_the_image_shifted_one_pixel_both_ways_each_with_its_mirror(monkeypatch):
-    import numpy as np
 
     images = np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32)
     seen = []
@@ -405,7 +431,6 @@ def test_test_time_views_are_the_image_shifted_one_pixel_both_ways_each_with_its
 
 
 def test_lookahead_pulls_the_weights_back_to_their_average_every_few_steps_and_at_each_epoch_end():
-    import numpy as np
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(56, 3)).astype("float32"), rng.normal(size=(56, 1)).astype("float32")
