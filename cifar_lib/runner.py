@@ -88,7 +88,7 @@ def clean_notebook(path: Path, replacements: dict[str, str]) -> None:
                 output["text"] = _clean_text(output["text"], replacements)
             previous = outputs[-1] if outputs else None
             if previous and output["output_type"] == "stream" and previous.get("name") == output.get("name"):
-                previous["text"] += output["text"]  # una sola salida por chorro, más fácil de leer en un diff
+                previous["text"] += output["text"]  # una salida por flujo (stdout, stderr): diffs legibles
                 continue
             outputs.append(output)
             for key, value in output.get("data", {}).items():
