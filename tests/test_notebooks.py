@@ -91,7 +91,9 @@ def _checked_outputs(path: Path) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "value", "message"),
-    [("TRAIN_SAMPLES", 1_000_000, "TRAIN_SAMPLES pide 1.000.000 imágenes")],  # los demás valores: test_config.py
+    [
+        ("TRAIN_SAMPLES", 1_000_000, "TRAIN_SAMPLES pide 1.000.000 imágenes")
+    ],  # los demás valores: test_config.py
 )
 def test_a_bad_parameter_stops_before_any_data_is_loaded(
     image_archive, tmp_path, monkeypatch, name, value, message

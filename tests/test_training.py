@@ -338,21 +338,32 @@ def test_a_checkpoint_saved_before_epochs_were_timed_still_resumes(tiny, monkeyp
     assert "(mediana de 1 época)" in results.training_time_text(run)
 
 
-def test_one_long_run_also_gives_what_a_shorter_run_would_have_kept(tiny):
-    # Notebook 06: las 20 primeras épocas de las 100 son el entrenamiento de 20 épocas del informe.
+def _four_epochs_keeping_the_best_at(tiny, epochs, stop_after=None):
+    """Cuatro épocas de la red del paso 2 guardando aparte los mejores pesos de las ``epochs`` primeras;
+    con ``stop_after``, el entrenamiento se para tras esa época (como lo haría ``callback_loss``)."""
     run_config, cifar = tiny
     run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
     model = compile_like_the_report(models.build_model(2))
-    callback = training.checkpoint_for(run_config, cifar, model, keep_best_at=(2,), fresh=True)
+    callback = training.checkpoint_for(run_config, cifar, model, keep_best_at=(epochs,), fresh=True)
+    stop = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch + 1 == stop_after)
+    )
     model.fit(
         cifar.x_train,
         training.one_hot(cifar.y_train),
         epochs=4,
         batch_size=run_config.batch_size,
         validation_data=(cifar.x_val, training.one_hot(cifar.y_val)),
-        callbacks=[callback],
+        callbacks=[stop, callback],
         verbose=0,
     )
+    return model, callback
+
+
+def test_one_long_run_also_gives_what_a_shorter_run_would_have_kept(tiny):
+    # Notebook 06: las 20 primeras épocas de las 100 son el entrenamiento de 20 épocas del informe.
+    cifar = tiny[1]
+    model, callback = _four_epochs_keeping_the_best_at(tiny, 2)
     whole = callback.finish(model)
     first_two = callback.finish(model, up_to_epoch=2)
     assert whole.epochs_run == 4 and first_two.epochs_run == 2 and not first_two.stopped_early
@@ -370,22 +381,7 @@ def test_one_long_run_also_gives_what_a_shorter_run_would_have_kept(tiny):
 
 def test_a_run_stopped_early_before_the_shorter_run_ends_is_also_that_shorter_run(tiny):
     # Cuaderno 06: si callback_loss para el entrenamiento en la época 2, el de 3 épocas también habría parado ahí.
-    run_config, cifar = tiny
-    run_config = config.resolve_run("02", profile="prueba", epochs=4, train_samples=200)
-    model = compile_like_the_report(models.build_model(2))
-    callback = training.checkpoint_for(run_config, cifar, model, keep_best_at=(3,), fresh=True)
-    stop_after_two = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch + 1 == 2)
-    )
-    model.fit(
-        cifar.x_train,
-        training.one_hot(cifar.y_train),
-        epochs=4,
-        batch_size=run_config.batch_size,
-        validation_data=(cifar.x_val, training.one_hot(cifar.y_val)),
-        callbacks=[stop_after_two, callback],
-        verbose=0,
-    )
+    model, callback = _four_epochs_keeping_the_best_at(tiny, 3, stop_after=2)
     whole, first_three = callback.finish(model), callback.finish(model, up_to_epoch=3)
     assert whole.epochs_run == first_three.epochs_run == 2
     assert whole.stopped_early and first_three.stopped_early
