@@ -27,6 +27,7 @@ from cifar_lib.config import (
     ConfigError,
     check_profile,
     default_output_dir,
+    enumeration,
     project_root,
 )
 from cifar_lib.results import format_seconds, summary_table
@@ -141,7 +142,7 @@ def run_notebooks(
     available = [int(path.name[:2]) for path in notebooks]
     missing = sorted(set(steps or ()) - set(available))
     if missing:
-        which = f"el paso {missing[0]}" if len(missing) == 1 else f"los pasos {', '.join(map(str, missing))}"
+        which = f"{'el paso' if len(missing) == 1 else 'los pasos'} {enumeration(missing)}"
         raise ConfigError(
             f"No hay cuaderno para {which}: los pasos van del {available[0]} al {available[-1]}."
         )

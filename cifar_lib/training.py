@@ -183,8 +183,10 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if up_to_epoch is not None:
             best_at = self.state["best_at"].get(str(up_to_epoch))
             if best_at is None:
-                kept = self.state["best_at"]
-                kept = f"solo los de las {enumeration(kept)} primeras" if kept else "no guardó aparte ninguno"
+                saved = self.state["best_at"]
+                kept = (
+                    f"solo los de las {enumeration(saved)} primeras" if saved else "no guardó aparte ninguno"
+                )
                 raise ValueError(
                     f"El entrenamiento guardado en {self.folder.name} no tiene los mejores pesos de sus "
                     f"{up_to_epoch} primeras épocas ({kept}): se guardan mientras entrena. Para tenerlos, "
